@@ -1,0 +1,31 @@
+"""dp_helpers: the math of the data-programming book, small and tested.
+
+Label convention everywhere: +1 / -1 votes, 0 = abstain. TensorFlow is imported only by the
+functions that need it, so the label model's NumPy paths load in a fraction of a second.
+"""
+from .end_model import (
+    build_logistic_regression,
+    build_mlp,
+    noise_aware_loss,
+    predict_proba,
+    set_seed,
+    train,
+)
+from .label_model import (
+    LabelModel,
+    TFFit,
+    accuracy,
+    check_identifiable,
+    fit_signed_accuracies_closed_form,
+    fit_signed_accuracies_tf,
+    log_odds,
+    majority_vote,
+    posterior,
+    resolve_sign,
+)
+from .labeling import LabelingFunction, apply_lfs, labeling_function, lf_summary
+from .overlaps import OverlapStats, overlap_matrix, overlap_stats
+from .plots import plot_accuracy_recovery, plot_label_matrix, use_book_style
+from .synthetic import SyntheticData, make_original_tutorial_data, make_synthetic
+
+__version__ = "0.1.0"

@@ -1,0 +1,196 @@
+"""Input checks shared by every public function.
+
+Each check raises ``ValueError`` or ``TypeError`` with a message that names
+what was wrong, where, and what was expected, so that a learner who passes a
+bad label matrix sees the cause instead of a NaN three steps later.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+VALID_VOTES = (-1, 0, 1)
+
+
+def is_sparse(L: Any) -> bool:
+    return sp.issparse(L)
+
+
+def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
+    """Return ``L`` as an int8 ndarray or a CSR matrix, after checking it.
+
+    Votes must be -1, 0 (abstain) or +1; L must be 2-D, non-empty and finite.
+    """
+    if is_sparse(L):
+        L = L if L.format == "csr" else sp.csr_matrix(L)
+        if not L.has_canonical_format:
+            L = L.copy()
+            L.sum_duplicates()  # before the value check: two stored +1s in a cell make a 2
+        values = L.data
+        if L.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n points x m LFs); got {L.ndim} dimensions")
+    else:
+        if isinstance(L, (str, bytes)) or not hasattr(L, "__len__") and not hasattr(L, "__array__"):
+            raise TypeError(f"{name} must be an array-like or a scipy.sparse matrix; got {type(L).__name__}")
+        L = np.asarray(L)
+        if L.dtype == object or not (np.issubdtype(L.dtype, np.number) or L.dtype == bool):
+            raise TypeError(f"{name} must hold numbers -1, 0 or +1; got dtype {L.dtype}")
+        if L.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D (n points x m LFs); got shape {L.shape}"
+                + ("; for one LF use L.reshape(-1, 1)" if L.ndim == 1 else "")
+            )
+        values = L
+    n, m = L.shape
+    if n == 0 or m == 0:
+        raise ValueError(f"{name} is empty (shape {L.shape}); it needs at least one point and one LF")
+    if m < min_lfs:
+        raise ValueError(
+            f"{name} has {m} LF{'s' if m != 1 else ''}; this needs at least {min_lfs} "
+            "(accuracies are identified from agreements among three or more LFs)"
+        )
+    _check_vote_values(L, values, name)
+    if is_sparse(L):
+        if L.dtype != np.int8:
+            L = L.astype(np.int8)
+        if (L.data == 0).any():
+            L = L.copy()
+            L.eliminate_zeros()
+        return L
+    return L.astype(np.int8, copy=False)
+
+
+def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.complexfloating):
+        finite = np.isfinite(values)
+        if not finite.all():
+            where = _position(L, np.flatnonzero(~finite.ravel())[0], values)
+            bad = values.ravel()[np.flatnonzero(~finite.ravel())[0]]
+            raise ValueError(f"{name}[{where}] is {bad}; votes must be -1, 0 (abstain) or +1, not NaN or inf")
+    ok = (values == -1) | (values == 0) | (values == 1)
+    if not np.all(ok):
+        flat = np.flatnonzero(~np.asarray(ok).ravel())[0]
+        bad = np.asarray(values).ravel()[flat]
+        where = _position(L, flat, values)
+        shown = int(bad) if float(bad).is_integer() else bad
+        raise ValueError(f"{name}[{where}] is {shown}; votes must be -1, 0 (abstain) or +1")
+
+
+def _position(L: Any, flat_index: int, values: np.ndarray) -> str:
+    """Row, column of the flat_index-th stored value, for error messages."""
+    if is_sparse(L):
+        row = int(np.searchsorted(L.indptr, flat_index, side="right") - 1)
+        return f"{row}, {int(L.indices[flat_index])}"
+    i, j = np.unravel_index(flat_index, np.shape(values))
+    return f"{i}, {j}"
+
+
+def check_lfs_vote(L: Any, name: str = "L") -> None:
+    """Raise if some LF (column) never votes: it carries no information."""
+    counts = column_vote_counts(L)
+    silent = np.flatnonzero(counts == 0)
+    if silent.size:
+        raise ValueError(
+            f"LF {int(silent[0])} (column {int(silent[0])} of {name}) never votes"
+            + (f", nor do LFs {silent[1:].tolist()}" if silent.size > 1 else "")
+            + "; drop it or check the LF before fitting"
+        )
+
+
+def column_vote_counts(L: Any) -> np.ndarray:
+    if is_sparse(L):
+        return np.bincount(L.indices[L.data != 0], minlength=L.shape[1])
+    return np.count_nonzero(L, axis=0)
+
+
+def check_accuracies(p: Any, *, m: int | None = None, name: str = "accuracies") -> np.ndarray:
+    """Return accuracies as float64 (m,), each strictly between 0 and 1."""
+    p = _as_float_vector(p, name)
+    if m is not None and p.shape[0] != m:
+        raise ValueError(f"{name} has {p.shape[0]} entries but L has {m} LFs (columns); they must match")
+    bad = np.flatnonzero((p <= 0) | (p >= 1))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"{name}[{j}] is {p[j]:g}; accuracies must lie strictly between 0 and 1 "
+            "(at 0 or 1 the log-odds weight is infinite: clip them, e.g. np.clip(p, 0.01, 0.99))"
+        )
+    return p
+
+
+def check_probability(value: Any, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from None
+    if not 0 < value < 1:
+        raise ValueError(f"{name} is {value:g}; it must lie strictly between 0 and 1")
+    return value
+
+
+def check_soft_labels(y: Any, *, n: int | None = None, name: str = "y_soft") -> np.ndarray:
+    """Return soft labels P(y=+1) as float32 (n,), each in [0, 1]."""
+    y = _as_float_vector(y, name)
+    if n is not None and y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} entries but X has {n} rows; they must match")
+    bad = np.flatnonzero((y < 0) | (y > 1))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{name}[{i}] is {y[i]:g}; soft labels are probabilities P(y=+1) in [0, 1] "
+            "(labels in {-1, +1}? convert with (y + 1) / 2)"
+        )
+    return y.astype(np.float32)
+
+
+def check_features(X: Any, *, n: int | None = None, name: str = "X") -> np.ndarray:
+    X = np.asarray(X)
+    if X.dtype == object or not np.issubdtype(X.dtype, np.number) and X.dtype != bool:
+        raise TypeError(f"{name} must be numeric; got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n points x d features); got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape})")
+    if n is not None and X.shape[0] != n:
+        raise ValueError(f"{name} has {X.shape[0]} rows but the labels have {n}; they must match")
+    X = X.astype(np.float32, copy=False)
+    if not np.isfinite(X).all():
+        i, j = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"{name}[{i}, {j}] is {X[i, j]}; features must be finite (impute or drop NaN/inf)")
+    return X
+
+
+def check_binary_labels(y: Any, *, n: int | None = None, name: str = "y") -> np.ndarray:
+    """Return true labels as int8 (n,), each -1 or +1."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one label per point; got shape {y.shape}")
+    if n is not None and y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels but L has {n} rows; they must match")
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+        raise TypeError(f"{name} must hold -1 or +1; got dtype {y.dtype}")
+    bad = np.flatnonzero((y != -1) & (y != 1))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] is {y[i]}; true labels must be -1 or +1 (0/1 labels? use 2 * y - 1)")
+    return y.astype(np.int8)
+
+
+def _as_float_vector(x: Any, name: str) -> np.ndarray:
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of numbers") from None
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.ravel()
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.isfinite(x).all():
+        i = int(np.flatnonzero(~np.isfinite(x))[0])
+        raise ValueError(f"{name}[{i}] is {x[i]}; it must be finite")
+    return x

@@ -1,0 +1,158 @@
+"""The noise-aware end model: any Keras model trained with cross-entropy against soft labels.
+
+The expected logistic loss under the label model's posterior ``y_soft = P(y=+1 | votes)`` is
+
+    E[loss] = -y_soft * log(sigmoid(h)) - (1 - y_soft) * log(1 - sigmoid(h)),
+
+the binary cross-entropy between ``y_soft`` and the model's ``sigmoid(h)``. Keras computes it
+from logits (numerically stable), and it accepts soft targets as they are.
+"""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._validation import check_features, check_soft_labels
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+
+    Examples
+    --------
+    >>> set_seed(123)
+    """
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def noise_aware_loss():
+    """Binary cross-entropy from logits, which takes soft labels in [0, 1] as targets."""
+    import tensorflow as tf
+
+    return tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def build_logistic_regression(d: int, l2: float = 0.0, seed: int = 0):
+    """A linear model ``h(x) = w^T x + b`` that outputs a logit; ``seed`` fixes its initial weights.
+
+    Examples
+    --------
+    >>> build_logistic_regression(3).count_params()
+    4
+    """
+    import tensorflow as tf
+
+    reg = tf.keras.regularizers.l2(l2) if l2 else None
+    return tf.keras.Sequential(
+        [tf.keras.Input(shape=(d,)), _dense(1, reg, seed, name="logit")],
+        name="logistic_regression",
+    )
+
+
+def build_mlp(d: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.0, l2: float = 0.0, seed: int = 0):
+    """A small multilayer perceptron with ReLU layers and one output logit.
+
+    ``seed`` fixes the initial weights and the dropout masks.
+
+    Examples
+    --------
+    >>> build_mlp(10, hidden=(8,)).count_params()
+    97
+    """
+    import tensorflow as tf
+
+    reg = tf.keras.regularizers.l2(l2) if l2 else None
+    layers = [tf.keras.Input(shape=(d,))]
+    for i, width in enumerate(hidden):
+        layers.append(_dense(width, reg, seed + i, activation="relu"))
+        if dropout:
+            layers.append(tf.keras.layers.Dropout(dropout, seed=seed + i))
+    layers.append(_dense(1, reg, seed + len(hidden), name="logit"))
+    return tf.keras.Sequential(layers, name="mlp")
+
+
+def _dense(width: int, reg, seed: int, **kwargs):
+    # Seeded initializers: a model built before set_seed() is still the same model every run.
+    import tensorflow as tf
+
+    init = tf.keras.initializers.GlorotUniform(seed=seed)
+    return tf.keras.layers.Dense(width, kernel_initializer=init, kernel_regularizer=reg, **kwargs)
+
+
+def train(
+    model,
+    X: Any,
+    y_soft: Any,
+    epochs: int = 20,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    validation_data: tuple[Any, Any] | None = None,
+    sample_weight: Any = None,
+):
+    """Fit ``model`` to soft labels with the noise-aware loss; seeded and deterministic.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs one logit per point (see :func:`build_logistic_regression`).
+    X : array-like of shape (n, d)
+    y_soft : array-like of shape (n,)
+        Targets ``P(y=+1)`` in [0, 1]; hard 0/1 labels are the special case of full confidence.
+    epochs, batch_size, learning_rate : int, int, float
+        Adam's schedule.
+    seed : int
+        Seeds weights' initialization and batch shuffling via :func:`set_seed`.
+    validation_data : (X_val, y_val) with y_val in [0, 1], optional
+        Adds ``val_loss`` to the history.
+    sample_weight : array-like of shape (n,), optional
+
+    Returns
+    -------
+    keras.callbacks.History
+        ``history.history["loss"]`` holds the training loss per epoch.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` and ``y_soft`` disagree on n, ``y_soft`` leaves [0, 1], or ``X`` is not finite.
+    """
+    import tensorflow as tf
+
+    X = check_features(X)
+    y_soft = check_soft_labels(y_soft, n=X.shape[0])
+    if validation_data is not None:
+        X_val = check_features(validation_data[0], name="X_val")
+        validation_data = (X_val, check_soft_labels(validation_data[1], n=X_val.shape[0], name="y_val"))
+    set_seed(seed)
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
+    return model.fit(
+        X,
+        y_soft,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        sample_weight=sample_weight,
+        shuffle=True,
+        verbose=0,
+    )
+
+
+def predict_proba(model, X: Any) -> np.ndarray:
+    """``sigmoid(h(x))`` for each row of ``X``, shape (n,)."""
+    import tensorflow as tf
+
+    X = check_features(X)
+    logits = model.predict(X, verbose=0, batch_size=4096)
+    return tf.math.sigmoid(logits).numpy().ravel().astype(np.float64)

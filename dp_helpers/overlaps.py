@@ -1,0 +1,158 @@
+"""Overlap statistics of a label matrix: how often each pair of LFs votes together, and agrees.
+
+``Z[i, j] = (L^T L)[i, j] / (|L|^T |L|)[i, j]`` is (agreements - disagreements) / overlaps,
+the agreement rate of LFs i and j rescaled to [-1, 1]. Under conditional independence
+its expectation is ``q_i * q_j`` with ``q = 2 p - 1``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._validation import check_label_matrix, is_sparse
+
+# Rows per dense chunk: small enough to keep float32 products exact (< 2**24) and memory flat.
+_CHUNK = 65_536
+
+
+@dataclass(frozen=True)
+class OverlapStats:
+    """Sufficient statistics of ``L`` for the label model.
+
+    Attributes
+    ----------
+    signed : ndarray of shape (m, m), int64
+        ``L^T L``: agreements minus disagreements; the diagonal counts each LF's votes.
+    counts : ndarray of shape (m, m), int64
+        ``|L|^T |L|``: points on which both LFs vote.
+    n : int
+        Number of points (rows of ``L``) the statistics summarize.
+
+    Statistics of two partitions of the rows add up: ``overlap_stats(L1) + overlap_stats(L2)``
+    equals ``overlap_stats(np.vstack([L1, L2]))``, which is what lets the label model be fit
+    from a map-reduce over partitions.
+    """
+
+    signed: np.ndarray
+    counts: np.ndarray
+    n: int
+
+    @property
+    def m(self) -> int:
+        return self.signed.shape[0]
+
+    def __add__(self, other: "OverlapStats") -> "OverlapStats":
+        if not isinstance(other, OverlapStats):
+            return NotImplemented
+        if other.m != self.m:
+            raise ValueError(f"cannot add statistics of {self.m} LFs and {other.m} LFs")
+        return OverlapStats(self.signed + other.signed, self.counts + other.counts, self.n + other.n)
+
+    def overlap_matrix(self) -> np.ndarray:
+        """``Z`` as float64 (m, m), NaN where two LFs never vote on the same point."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            Z = self.signed / self.counts
+        Z[self.counts == 0] = np.nan
+        return Z
+
+
+def overlap_stats(L: Any) -> OverlapStats:
+    """Compute :class:`OverlapStats` of a dense or sparse label matrix.
+
+    Parameters
+    ----------
+    L : array-like or scipy.sparse matrix of shape (n, m)
+        Votes -1, +1, or 0 (abstain).
+
+    Returns
+    -------
+    OverlapStats
+
+    Raises
+    ------
+    ValueError
+        If ``L`` holds values other than -1, 0, +1, NaN, or is not 2-D or empty.
+
+    Examples
+    --------
+    >>> s = overlap_stats([[1, 1, 0], [1, -1, -1]])
+    >>> s.signed.tolist(), s.counts.tolist()
+    ([[2, 0, -1], [0, 2, 1], [-1, 1, 1]], [[2, 2, 1], [2, 2, 1], [1, 1, 1]])
+    """
+    L = check_label_matrix(L)
+    if is_sparse(L):
+        return _sparse_stats(L)
+    return _dense_stats(L)
+
+
+def overlap_matrix(L: Any, return_counts: bool = False):
+    """The overlap matrix ``Z`` of a label matrix.
+
+    Parameters
+    ----------
+    L : array-like or scipy.sparse matrix of shape (n, m)
+        Votes -1, +1, or 0 (abstain).
+    return_counts : bool
+        Also return ``|L|^T |L|``, the number of points each pair votes on together.
+
+    Returns
+    -------
+    Z : ndarray of shape (m, m)
+        Symmetric, with unit diagonal for every LF that votes, and NaN where a pair
+        never overlaps (no evidence, rather than a division by zero).
+    counts : ndarray of shape (m, m), int64
+        Only if ``return_counts``.
+
+    Examples
+    --------
+    >>> Z = overlap_matrix([[1, 1, 0], [1, -1, -1], [-1, -1, 0]])
+    >>> Z.round(2).tolist()
+    [[1.0, 0.33, -1.0], [0.33, 1.0, 1.0], [-1.0, 1.0, 1.0]]
+    """
+    stats = overlap_stats(L)
+    Z = stats.overlap_matrix()
+    return (Z, stats.counts) if return_counts else Z
+
+
+def _dense_stats(L: np.ndarray) -> OverlapStats:
+    n, m = L.shape
+    signed = np.zeros((m, m), dtype=np.int64)
+    counts = np.zeros((m, m), dtype=np.int64)
+    for start in range(0, n, _CHUNK):
+        block = L[start : start + _CHUNK].astype(np.float32)
+        signed += np.rint(block.T @ block).astype(np.int64)
+        np.abs(block, out=block)
+        counts += np.rint(block.T @ block).astype(np.int64)
+    return OverlapStats(signed, counts, n)
+
+
+def _sparse_stats(L: sp.csr_matrix) -> OverlapStats:
+    """Count co-occurring (LF, vote) codes row by row, grouped by row length.
+
+    A general sparse product ``L.T @ L`` spends most of its time on bookkeeping; with few
+    votes per row it is faster to list each row's pairs of codes and ``bincount`` them.
+    Code ``j`` means "LF j voted +1" and ``j + m`` "LF j voted -1".
+    """
+    n, m = L.shape
+    K = 2 * m
+    code = (L.indices + m * (L.data < 0)).astype(np.int32)
+    pair_counts = np.bincount(code * (K + 1), minlength=K * K).astype(np.int64)
+    row_len = np.diff(L.indptr)
+    order = np.argsort(row_len, kind="stable")
+    bounds = np.searchsorted(row_len[order], np.arange(row_len.max() + 2))
+    for k in range(2, int(row_len.max()) + 1):
+        rows = order[bounds[k] : bounds[k + 1]]
+        if rows.size == 0:
+            continue
+        block = code[L.indptr[rows][:, None] + np.arange(k)]
+        a, b = np.triu_indices(k, 1)
+        pair_counts += np.bincount((block[:, a] * K + block[:, b]).ravel(), minlength=K * K)
+    G = pair_counts.reshape(K, K)
+    G = G + G.T - np.diag(np.diag(G))
+    pos_pos, pos_neg, neg_pos, neg_neg = G[:m, :m], G[:m, m:], G[m:, :m], G[m:, m:]
+    agree = pos_pos + neg_neg
+    disagree = pos_neg + neg_pos
+    return OverlapStats(agree - disagree, agree + disagree, n)

@@ -1,0 +1,28 @@
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np
+import pytest
+
+import dp_helpers as dp
+
+
+@pytest.fixture(scope="session")
+def original():
+    """The original tutorial's synthetic setup (seed 123, n=10000, d=100, m=20, coverage 0.25)."""
+    return dp.make_original_tutorial_data()
+
+
+@pytest.fixture(scope="session")
+def original_tf_model(original):
+    return dp.LabelModel(method="tensorflow").fit(original.L)
+
+
+def random_label_matrix(rng, n, m, coverage=0.3):
+    votes = rng.random((n, m)) < coverage
+    return (votes * rng.choice([-1, 1], size=(n, m))).astype(np.int8)

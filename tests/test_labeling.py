@@ -1,0 +1,100 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from conftest import random_label_matrix
+
+import dp_helpers as dp
+
+
+@dp.labeling_function
+def lf_long(x):
+    return 1 if len(x) > 4 else 0
+
+
+@dp.labeling_function(name="starts_with_a")
+def _lf_a(x):
+    return -1 if x.startswith("a") else 0
+
+
+def test_decorator_keeps_name_and_checks_votes():
+    assert lf_long.name == "lf_long" and _lf_a.name == "starts_with_a"
+    assert lf_long("hello") == 1 and lf_long("hi") == 0
+
+    @dp.labeling_function
+    def lf_typo(x):
+        return 2
+
+    with pytest.raises(ValueError, match="LF 'lf_typo' returned 2; an LF must return -1, 0"):
+        lf_typo("x")
+
+
+def test_apply_lfs_dense_and_sparse():
+    data = ["apple", "ab", "banana", "kiwi"]
+    L = dp.apply_lfs([lf_long, _lf_a], data)
+    np.testing.assert_array_equal(L, [[1, -1], [0, -1], [1, 0], [0, 0]])
+    assert L.dtype == np.int8
+    S = dp.apply_lfs([lf_long, _lf_a], data, sparse=True)
+    assert sp.issparse(S) and S.dtype == np.int8
+    np.testing.assert_array_equal(S.toarray(), L)
+
+
+def test_apply_lfs_reads_dataframe_rows_by_attribute():
+    df = pd.DataFrame({"age": [20, 70, 45], "smoker": [True, False, True]})
+    old = dp.labeling_function(lambda x: 1 if x.age > 60 else 0, name="old")
+    smoker = dp.labeling_function(lambda x: 1 if x.smoker else -1, name="smoker")
+    np.testing.assert_array_equal(dp.apply_lfs([old, smoker], df), [[0, 1], [1, -1], [0, 1]])
+
+
+def test_apply_lfs_names_the_failing_lf_and_record():
+    boom = dp.labeling_function(lambda x: 1 if 10 / x > 1 else 0, name="inverse")
+    with pytest.raises(RuntimeError, match="LF 'inverse' failed on record 2: ZeroDivisionError"):
+        dp.apply_lfs([boom], [1, 5, 0, 3])
+    bad = dp.labeling_function(lambda x: None, name="forgot_return")
+    with pytest.raises(ValueError, match=r"LF 'forgot_return' returned None.*\(record 0\)"):
+        dp.apply_lfs([bad], [1])
+
+
+def test_apply_lfs_needs_lfs():
+    with pytest.raises(ValueError, match="at least one labeling function"):
+        dp.apply_lfs([], [1, 2])
+
+
+def brute_force_summary(L, y):
+    n, m = L.shape
+    rows = []
+    for j in range(m):
+        votes = [i for i in range(n) if L[i, j] != 0]
+        others = lambda i: [L[i, k] for k in range(m) if k != j and L[i, k] != 0]
+        rows.append({
+            "coverage": len(votes) / n,
+            "overlaps": sum(1 for i in votes if others(i)) / n,
+            "conflicts": sum(1 for i in votes if any(v != L[i, j] for v in others(i))) / n,
+            "correct": sum(1 for i in votes if L[i, j] == y[i]),
+        })
+    return pd.DataFrame(rows)
+
+
+def test_lf_summary_matches_brute_force_dense_and_sparse():
+    rng = np.random.default_rng(3)
+    L = random_label_matrix(rng, 200, 6, coverage=0.3)
+    y = rng.choice([-1, 1], size=200)
+    expected = brute_force_summary(L, y)
+    for matrix in (L, sp.csr_matrix(L)):
+        table = dp.lf_summary(matrix, y=y, names=[f"lf{j}" for j in range(6)])
+        for column in ("coverage", "overlaps", "conflicts", "correct"):
+            np.testing.assert_allclose(table[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
+        np.testing.assert_allclose(table["emp_accuracy"], table["correct"] / (table["correct"] + table["incorrect"]))
+        assert list(table.index) == [f"lf{j}" for j in range(6)]
+
+
+def test_lf_summary_polarity_and_silent_lf():
+    L = np.array([[1, 0, -1], [1, 0, 1], [0, 0, -1]])
+    table = dp.lf_summary(L, y=[1, 1, -1])
+    assert table["polarity"].tolist() == [[1], [], [-1, 1]]
+    assert np.isnan(table.loc["LF 1", "emp_accuracy"])
+
+
+def test_lf_summary_names_must_match():
+    with pytest.raises(ValueError, match="names has 2 entries but L has 3 LFs"):
+        dp.lf_summary(np.ones((2, 3), int), names=["a", "b"])
