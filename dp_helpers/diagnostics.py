@@ -1,0 +1,113 @@
+"""Checks of the label model's assumptions that need no ground truth."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_label_matrix, column_vote_counts
+from .overlaps import OverlapStats, overlap_stats
+
+
+def overlap_residuals(Z: np.ndarray, q: Any) -> np.ndarray:
+    """``Z - q q^T`` off the diagonal: what the fitted accuracies leave unexplained.
+
+    Under conditional independence the residuals are sampling noise around 0. A large
+    positive residual means two LFs agree more than their accuracies explain: they are
+    probably correlated (copies, or rules built on the same signal).
+
+    Returns
+    -------
+    ndarray of shape (m, m)
+        NaN on the diagonal and where a pair never overlaps.
+
+    Examples
+    --------
+    >>> Z = np.array([[1, 0.9, 0.1], [0.9, 1, 0.1], [0.1, 0.1, 1]])
+    >>> overlap_residuals(Z, [0.3, 0.3, 0.3]).round(2)[0].tolist()
+    [nan, 0.81, 0.01]
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64).ravel()
+    if Z.ndim != 2 or Z.shape != (q.size, q.size):
+        raise ValueError(f"Z must be square with one row per LF in q ({q.size}); got shape {Z.shape}")
+    residuals = Z - np.outer(q, q)
+    np.fill_diagonal(residuals, np.nan)
+    return residuals
+
+
+def correlated_pairs(
+    L: Any, q: Any, threshold: float = 4.0, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Pairs of LFs that agree far more (or less) than independent LFs with accuracies q would.
+
+    ``Z_ij`` averages ``c_ij`` products of votes, each +1 or -1 with mean ``q_i q_j``, so under
+    independence its standard error is ``sqrt((1 - (q_i q_j)^2) / c_ij)``. The table lists the
+    pairs whose standardized residual ``z`` exceeds ``threshold`` in absolute value.
+
+    Parameters
+    ----------
+    L : array-like, scipy.sparse matrix, or OverlapStats
+    q : array-like of shape (m,)
+        Fitted signed accuracies (``LabelModel.signed_accuracies_``).
+    threshold : float
+        How many standard errors count as suspicious.
+    names : sequence of m str, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lf_i``, ``lf_j``, ``overlaps``, ``Z``, ``expected`` (``q_i q_j``), ``residual``,
+        ``z``; sorted by ``z``, largest first.
+    """
+    stats = L if isinstance(L, OverlapStats) else overlap_stats(L)
+    Z = stats.overlap_matrix()
+    R = overlap_residuals(Z, q)
+    q = np.asarray(q, dtype=np.float64).ravel()
+    expected = np.outer(q, q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = R / np.sqrt(np.clip(1 - expected**2, 1e-12, None) / stats.counts)
+    i, j = np.triu_indices(stats.m, 1)
+    keep = np.abs(np.nan_to_num(z[i, j])) > threshold
+    names = list(names) if names is not None else [f"LF {k}" for k in range(stats.m)]
+    table = pd.DataFrame(
+        {
+            "lf_i": [names[k] for k in i[keep]],
+            "lf_j": [names[k] for k in j[keep]],
+            "overlaps": stats.counts[i, j][keep],
+            "Z": Z[i, j][keep],
+            "expected": expected[i, j][keep],
+            "residual": R[i, j][keep],
+            "z": z[i, j][keep],
+        }
+    )
+    return table.sort_values("z", ascending=False, ignore_index=True)
+
+
+def estimate_class_prior(L: Any, accuracies: Any, clip: tuple[float, float] = (0.01, 0.99)) -> float:
+    """Estimate ``pi = P(y = +1)`` from the votes and the LF accuracies, without labels.
+
+    When LF j votes, its mean vote is ``q_j (2 pi - 1)``: accurate LFs lean towards the
+    majority class. Least squares over the LFs, each weighted by its number of votes, gives
+    ``2 pi - 1 = sum_j c_j q_j v_j / sum_j c_j q_j^2`` with ``v_j`` its mean vote.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.where(rng.random(50_000) < 0.8, 1, -1)
+    >>> L = np.stack([np.where(rng.random(50_000) < 0.8, y, -y) for _ in range(5)], axis=1)
+    >>> round(estimate_class_prior(L, [0.8] * 5), 2)
+    0.8
+    """
+    L = check_label_matrix(L)
+    q = 2 * np.asarray(accuracies, dtype=np.float64).ravel() - 1
+    if q.size != L.shape[1]:
+        raise ValueError(f"accuracies has {q.size} entries but L has {L.shape[1]} LFs (columns)")
+    counts = column_vote_counts(L).astype(np.float64)
+    sums = np.asarray(L.sum(axis=0, dtype=np.int64), dtype=np.float64).ravel()
+    denominator = np.sum(counts * q**2)
+    if denominator == 0:
+        raise ValueError("no LF with accuracy other than 0.5 votes, so the votes say nothing about the class balance")
+    balance = np.sum(q * sums) / denominator
+    return float(np.clip((balance + 1) / 2, *clip))
