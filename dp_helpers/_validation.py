@@ -64,19 +64,26 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
 
 def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:
     values = np.asarray(values)
-    if np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.complexfloating):
+    if values.size == 0:
+        return
+    if np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
+        # min/max allocate nothing: the common case stays free for large L
+        if values.min() >= -1 and values.max() <= 1:
+            return
+    elif np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.complexfloating):
         finite = np.isfinite(values)
         if not finite.all():
-            where = _position(L, np.flatnonzero(~finite.ravel())[0], values)
-            bad = values.ravel()[np.flatnonzero(~finite.ravel())[0]]
-            raise ValueError(f"{name}[{where}] is {bad}; votes must be -1, 0 (abstain) or +1, not NaN or inf")
+            flat = np.flatnonzero(~finite.ravel())[0]
+            bad = values.ravel()[flat]
+            raise ValueError(
+                f"{name}[{_position(L, flat, values)}] is {bad}; votes must be -1, 0 (abstain) or +1, not NaN or inf"
+            )
     ok = (values == -1) | (values == 0) | (values == 1)
     if not np.all(ok):
         flat = np.flatnonzero(~np.asarray(ok).ravel())[0]
         bad = np.asarray(values).ravel()[flat]
-        where = _position(L, flat, values)
         shown = int(bad) if float(bad).is_integer() else bad
-        raise ValueError(f"{name}[{where}] is {shown}; votes must be -1, 0 (abstain) or +1")
+        raise ValueError(f"{name}[{_position(L, flat, values)}] is {shown}; votes must be -1, 0 (abstain) or +1")
 
 
 def _position(L: Any, flat_index: int, values: np.ndarray) -> str:

@@ -20,7 +20,7 @@ from ._validation import (
     check_probability,
     is_sparse,
 )
-from .overlaps import OverlapStats, overlap_stats
+from .overlaps import OverlapStats, overlap_stats, row_chunks
 
 METHODS = ("tensorflow", "closed_form")
 
@@ -87,8 +87,9 @@ def posterior(L: Any, accuracies: Any, class_prior: float = 0.5) -> np.ndarray:
     L = check_label_matrix(L)
     w = log_odds(check_accuracies(accuracies, m=L.shape[1]))
     prior = check_probability(class_prior, "class_prior")
-    score = np.asarray(L @ w).ravel() + np.log(prior / (1 - prior))
-    return _sigmoid(score)
+    # Row chunks keep the float copy of L that the product needs small.
+    score = np.concatenate([np.asarray(rows @ w).ravel() for rows in row_chunks(L)])
+    return _sigmoid(score + np.log(prior / (1 - prior)))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

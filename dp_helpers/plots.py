@@ -29,12 +29,15 @@ def plot_label_matrix(L: Any, rows: int = 60, ax=None):
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.ticker import MaxNLocator
 
     L = check_label_matrix(L)
     block = L[:rows].toarray() if is_sparse(L) else np.asarray(L[:rows])
     ax = ax or plt.gca()
     cmap = ListedColormap([VOTE_COLOURS[-1], VOTE_COLOURS[0], VOTE_COLOURS[1]])
     ax.imshow(block.T, cmap=cmap, vmin=-1.5, vmax=1.5, aspect="auto", interpolation="nearest")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("data point (row of L)")
     ax.set_ylabel("labeling function (column of L)")
     ax.grid(False)

@@ -22,6 +22,9 @@ class SyntheticData:
     L : ndarray of shape (n, m)
         Label matrix: +1 / -1 votes, 0 = abstain (int8).
     feature_accuracies : ndarray of shape (d,)
+        The original's ``feature_accs``, kept under its name for the seed-exact replay. Despite
+        the name, feature k agrees with the label with probability ``1 - feature_accuracies[k]``
+        (the original sets it when a draw *exceeds* this value); both lie in [0.4, 0.6].
     lf_accuracies : ndarray of shape (m,)
         The true accuracy p_j = P(vote correct | LF j votes).
     coverage : ndarray of shape (m,)
