@@ -244,22 +244,14 @@ def fit_signed_accuracies_tf(
 
     target, mask = _masked_target(Z)
     q0 = np.random.default_rng(seed).normal(init_mean, init_std, size=(Z.shape[0], 1))
-    z = tf.constant(target, tf.float32)
-    w = tf.constant(mask, tf.float32)
     q = tf.Variable(q0, dtype=tf.float32)
-
-    @tf.function
-    def descend(n_steps):
-        losses = tf.TensorArray(tf.float32, size=n_steps)
-        for step in tf.range(n_steps):
-            with tf.GradientTape() as tape:
-                residual = w * (z - q * tf.transpose(q))
-                loss = tf.reduce_sum(residual * residual)
-            q.assign_sub(learning_rate * tape.gradient(loss, q))
-            losses = losses.write(step, loss)
-        return losses.stack()
-
-    history = descend(tf.constant(int(steps))).numpy()
+    history = _gradient_descent()(
+        q,
+        tf.constant(target, tf.float32),
+        tf.constant(mask, tf.float32),
+        tf.constant(learning_rate, tf.float32),
+        tf.constant(int(steps)),
+    ).numpy()
     q_hat = q.numpy().ravel().astype(np.float64)
     if not np.all(np.isfinite(q_hat)):
         raise ValueError(
@@ -267,6 +259,31 @@ def fit_signed_accuracies_tf(
             "lower it, or use method='closed_form'"
         )
     return TFFit(resolve_sign(q_hat), history)
+
+
+def _gradient_descent():
+    """The compiled descent loop, built once per process: a fresh ``tf.function`` per fit makes
+    TensorFlow retrace every time (and warn about it after a few fits)."""
+    global _DESCEND
+    if _DESCEND is None:
+        import tensorflow as tf
+
+        @tf.function
+        def descend(q, z, w, learning_rate, n_steps):
+            losses = tf.TensorArray(tf.float32, size=n_steps)
+            for step in tf.range(n_steps):
+                with tf.GradientTape() as tape:
+                    residual = w * (z - q * tf.transpose(q))
+                    loss = tf.reduce_sum(residual * residual)
+                q.assign_sub(learning_rate * tape.gradient(loss, q))
+                losses = losses.write(step, loss)
+            return losses.stack()
+
+        _DESCEND = descend
+    return _DESCEND
+
+
+_DESCEND = None
 
 
 class LabelModel:

@@ -190,3 +190,13 @@ def test_label_model_recovers_accuracies_with_enough_data():
     for method in ("closed_form", "tensorflow"):
         model = dp.LabelModel(method=method).fit(data.L)
         assert np.abs(model.accuracies_ - data.lf_accuracies).mean() < 0.01, method
+
+
+def test_repeated_tensorflow_fits_reuse_one_compiled_loop(original):
+    from dp_helpers.label_model import _gradient_descent
+
+    for seed in range(6):
+        L = original.L if seed % 2 else original.L[:, :15]
+        dp.LabelModel(method="tensorflow", seed=seed, steps=50).fit(L)
+    # One trace per distinct m at most; a fresh tf.function per fit would retrace every time.
+    assert _gradient_descent().experimental_get_tracing_count() <= 3
