@@ -64,10 +64,13 @@ def correlated_pairs(
     stats = L if isinstance(L, OverlapStats) else overlap_stats(L)
     Z = stats.overlap_matrix()
     R = overlap_residuals(Z, q)
-    q = np.asarray(q, dtype=np.float64).ravel()
+    q = np.clip(np.asarray(q, dtype=np.float64).ravel(), -1, 1)
     expected = np.outer(q, q)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = R / np.sqrt(np.clip(1 - expected**2, 1e-12, None) / stats.counts)
+        # An unclipped fit can put |q| at or past 1, where the variance 1 - (q_i q_j)^2 vanishes;
+        # no average of c_ij votes is known better than about 1 / c_ij.
+        variance = np.maximum(1 - expected**2, 1 / stats.counts) / stats.counts
+        z = R / np.sqrt(variance)
     i, j = np.triu_indices(stats.m, 1)
     keep = np.abs(np.nan_to_num(z[i, j])) > threshold
     names = list(names) if names is not None else [f"LF {k}" for k in range(stats.m)]

@@ -154,5 +154,7 @@ def predict_proba(model, X: Any) -> np.ndarray:
     import tensorflow as tf
 
     X = check_features(X)
-    logits = model.predict(X, verbose=0, batch_size=4096)
-    return tf.math.sigmoid(logits).numpy().ravel().astype(np.float64)
+    # Calling the model directly: model.predict builds a new predict function per model,
+    # and TensorFlow warns about retracing (on stderr) after a few models.
+    logits = [model(X[start : start + 4096], training=False) for start in range(0, X.shape[0], 4096)]
+    return tf.math.sigmoid(tf.concat(logits, axis=0)).numpy().ravel().astype(np.float64)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import keyword
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -85,7 +86,11 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
     lfs = [lf if isinstance(lf, LabelingFunction) else LabelingFunction(lf) for lf in lfs]
     if not lfs:
         raise ValueError("apply_lfs needs at least one labeling function")
-    records = data.itertuples(index=False) if isinstance(data, pd.DataFrame) else data
+    if isinstance(data, pd.DataFrame):
+        _check_column_names(data)
+        records = data.itertuples(index=False)
+    else:
+        records = data
     rows, cols, votes = [], [], []
     n = 0
     for i, record in enumerate(records):
@@ -103,6 +108,16 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
                 votes.append(vote)
     L = sp.csr_matrix((np.array(votes, np.int8), (rows, cols)), shape=(n, len(lfs)), dtype=np.int8)
     return L if sparse else L.toarray()
+
+
+def _check_column_names(df: pd.DataFrame) -> None:
+    """Rows reach LFs as named tuples, which silently rename columns that are not identifiers."""
+    bad = [c for c in df.columns if not (isinstance(c, str) and c.isidentifier()) or keyword.iskeyword(str(c))]
+    if bad:
+        raise ValueError(
+            f"columns {bad} are not Python identifiers, so an LF cannot read them as x.<name>; "
+            "rename them first, e.g. df.rename(columns=lambda c: c.replace(' ', '_'))"
+        )
 
 
 def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None) -> pd.DataFrame:

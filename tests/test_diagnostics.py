@@ -44,3 +44,12 @@ def test_class_prior_is_recovered_from_votes(balance):
 def test_class_prior_needs_informative_lfs():
     with pytest.raises(ValueError, match="say nothing about the class balance"):
         dp.estimate_class_prior(np.array([[1, -1, 1], [1, 1, 0]]), [0.5, 0.5, 0.5])
+
+
+def test_z_scores_stay_finite_and_modest_when_q_touches_one():
+    # An unclipped fit can return |q| >= 1; a tiny residual must not become a huge z.
+    rng = np.random.default_rng(0)
+    y = rng.choice([-1, 1], size=400)
+    L = np.stack([y, y, np.where(rng.random(400) < 0.9, y, -y)], axis=1)
+    table = dp.correlated_pairs(L, [1.01, 0.99, 0.8], threshold=-1)
+    assert np.all(np.isfinite(table.z)) and np.abs(table.z).max() < 25

@@ -53,3 +53,10 @@ def test_noise_aware_model_learns_from_soft_labels(small_problem):
     end_model = dp.accuracy(data.y[3500:], np.sign(proba - 0.5))
     majority = dp.accuracy(data.y[3500:], dp.majority_vote(data.L[3500:]))
     assert end_model > 0.7 and end_model > majority + 0.05
+
+
+def test_predicting_with_many_models_prints_no_retracing_warning(capfd):
+    X = np.zeros((10, 3), np.float32)
+    for seed in range(8):
+        dp.predict_proba(dp.build_logistic_regression(3, seed=seed), X)
+    assert "retracing" not in capfd.readouterr().err

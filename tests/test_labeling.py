@@ -98,3 +98,10 @@ def test_lf_summary_polarity_and_silent_lf():
 def test_lf_summary_names_must_match():
     with pytest.raises(ValueError, match="names has 2 entries but L has 3 LFs"):
         dp.lf_summary(np.ones((2, 3), int), names=["a", "b"])
+
+
+def test_apply_lfs_refuses_columns_an_lf_cannot_name():
+    df = pd.DataFrame({"mean radius": [1.0, 2.0], "ok": [1, 2]})
+    lf = dp.labeling_function(lambda x: 0, name="noop")
+    with pytest.raises(ValueError, match=r"columns \['mean radius'\] are not Python identifiers"):
+        dp.apply_lfs([lf], df)
