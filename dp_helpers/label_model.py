@@ -116,18 +116,28 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(0.5 * (np.sign(y_pred) * y_true + 1)))
 
 
-def resolve_sign(q: np.ndarray) -> np.ndarray:
+def resolve_sign(q: Any, anchor: int | None = None) -> np.ndarray:
     """Return ``q`` or ``-q``, whichever says the LFs are better than chance on average.
 
-    ``q`` and ``-q`` explain the overlaps equally well. We keep the one with ``q.sum() > 0``;
-    when the sum is zero (to rounding), the one whose largest entry is positive.
+    ``q`` and ``-q`` explain the overlaps equally well. By default we keep the one with
+    ``q.sum() > 0`` (when the sum is zero to rounding, the one whose largest entry is positive).
+    With ``anchor=j`` we keep the one in which LF j, an LF you trust, is better than chance:
+    the fix when most LFs may be worse than chance.
 
     Examples
     --------
     >>> resolve_sign([-0.4, -0.2, 0.1]).tolist()
     [0.4, 0.2, -0.1]
+    >>> resolve_sign([0.4, 0.2, -0.1], anchor=2).tolist()
+    [-0.4, -0.2, 0.1]
     """
     q = np.asarray(q, dtype=np.float64)
+    if anchor is not None:
+        if not 0 <= anchor < q.size:
+            raise ValueError(f"anchor is LF {anchor}, but there are only {q.size} LFs (0 .. {q.size - 1})")
+        if q[anchor] == 0:
+            raise ValueError(f"the anchor LF {anchor} has signed accuracy 0 (a coin flip); anchor on another LF")
+        return -q if q[anchor] < 0 else q
     total = q.sum()
     if abs(total) <= 1e-9 * np.abs(q).sum():
         total = q[np.argmax(np.abs(q))]
@@ -300,6 +310,8 @@ class LabelModel:
         finite; ``clipped_`` records which ones were.
     steps, learning_rate, seed : int, float, int
         Passed to :func:`fit_signed_accuracies_tf` (method "tensorflow").
+    anchor_lf : int, optional
+        An LF known to be better than chance; fixes the sign of ``q`` (see :func:`resolve_sign`).
 
     Attributes
     ----------
@@ -332,8 +344,10 @@ class LabelModel:
         steps: int = 5000,
         learning_rate: float = 5e-4,
         seed: int = 0,
+        anchor_lf: int | None = None,
     ):
         self.method = method
+        self.anchor_lf = anchor_lf
         self.class_prior = class_prior
         self.clip = clip
         self.steps = steps
@@ -371,6 +385,8 @@ class LabelModel:
         else:
             result = fit_signed_accuracies_tf(Z, self.steps, self.learning_rate, self.seed)
             q, self.loss_history_ = result.q, result.loss_history
+        if self.anchor_lf is not None:
+            q = resolve_sign(q, anchor=self.anchor_lf)
         low, high = self.clip
         p = (q + 1) / 2
         self.overlap_ = Z

@@ -200,3 +200,15 @@ def test_repeated_tensorflow_fits_reuse_one_compiled_loop(original):
         dp.LabelModel(method="tensorflow", seed=seed, steps=50).fit(L)
     # One trace per distinct m at most; a fresh tf.function per fit would retrace every time.
     assert _gradient_descent().experimental_get_tracing_count() <= 3
+
+
+def test_anchor_lf_fixes_the_sign_when_most_lfs_are_worse_than_chance():
+    accuracies = [0.3, 0.35, 0.4, 0.3, 0.8]  # LF 4 is the one we trust
+    data = dp.make_synthetic(n=50_000, m=5, lf_accuracies=accuracies, random_state=2)
+    default = dp.LabelModel(method="closed_form").fit(data.L)
+    anchored = dp.LabelModel(method="closed_form", anchor_lf=4).fit(data.L)
+    np.testing.assert_allclose(default.accuracies_, 1 - np.array(accuracies), atol=0.03)
+    np.testing.assert_allclose(anchored.accuracies_, accuracies, atol=0.03)
+    assert dp.accuracy(data.y, anchored.predict(data.L)) > 0.6 > 0.4 > dp.accuracy(data.y, default.predict(data.L))
+    with pytest.raises(ValueError, match="only 5 LFs"):
+        dp.resolve_sign(anchored.signed_accuracies_, anchor=7)
