@@ -12,6 +12,13 @@ import pytest
 import dp_helpers as dp
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark the notebook re-runs slow, so `-m "not slow"` gives the fast set in seconds."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def original():
     """The original tutorial's synthetic setup (seed 123, n=10000, d=100, m=20, coverage 0.25)."""
