@@ -28,5 +28,7 @@ from .labeling import LabelingFunction, apply_lfs, labeling_function, lf_summary
 from .overlaps import OverlapStats, overlap_matrix, overlap_stats
 from .plots import plot_accuracy_recovery, plot_label_matrix, use_book_style
 from .synthetic import SyntheticData, make_original_tutorial_data, make_synthetic
+from . import scale  # noqa: E402  (imports Dask only when its functions run)
+from .scale import LabelingFunctionError, VectorizedLF, vectorized_lf
 
 __version__ = "0.1.0"
