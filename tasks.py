@@ -4,9 +4,12 @@
     python3 tasks.py build          build the site into _build/html
     python3 tasks.py test [ARGS]    run pytest; ARGS go to pytest, e.g. -m "not slow"
     python3 tasks.py notebooks      re-execute notebooks/*.ipynb from their paired .md
-    python3 tasks.py clean          remove _build
+    python3 tasks.py student        student edition in student/: no solutions, no outputs
+    python3 tasks.py pdf            the whole book as one PDF, dist/book.pdf (needs Chromium)
+    python3 tasks.py bundle         dist/data-programming-offline.zip: site, PDF, student edition
+    python3 tasks.py clean          remove _build, student/ and dist/
 
-Every command except ``clean`` first makes sure ``.venv`` exists and holds
+Every command except ``student`` and ``clean`` first makes sure ``.venv`` exists and holds
 requirements.txt and this package (``pip install -e .``). The install is skipped
 while a stamp file for the current requirements.txt and pyproject.toml exists,
 so only the first run (or a change to either file) pays for it.
@@ -28,6 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BUILD = ROOT / "_build"
+STUDENT = ROOT / "student"
+DIST = ROOT / "dist"
+PDF = DIST / "book.pdf"
+BUNDLE = DIST / "data-programming-offline.zip"
 WINDOWS = os.name == "nt"
 # The pinned requirements need Python >= 3.11 (NumPy, SciPy, pandas), and
 # TensorFlow 2.21 publishes wheels up to Python 3.13.
@@ -98,10 +105,18 @@ def ensure_venv() -> None:
     stamp.touch()
 
 
+def book_command(builder: str = "html", *args: str) -> list[str]:
+    """The Jupyter Book command line that builds the site (the browser test runs it too).
+
+    ``-n -W --keep-going``: every broken reference is reported, and any warning fails the build.
+    """
+    return [str(venv_exe("jupyter-book")), "build", ".", "--builder", builder,
+            "-n", "-W", "--keep-going", *args]
+
+
 def build(args: list[str]) -> int:
     ensure_venv()
-    code = run(venv_exe("jupyter-book"), "build", ".", "--builder", "html",
-               "-n", "-W", "--keep-going", *args)
+    code = run(*book_command("html", *args))
     if code == 0:
         print(f"\nThe book is at {BUILD / 'html' / 'index.html'}")
     return code
@@ -121,17 +136,119 @@ def notebooks(args: list[str]) -> int:
             check(venv_exe("jupytext"), "--to", "ipynb", "--update", md.relative_to(ROOT))
         check(venv_exe("jupyter"), "execute", "--inplace", "--kernel_name=python3",
               ipynb.relative_to(ROOT), *args)
+        drop_run_timestamps(ipynb)
+    return 0
+
+
+def drop_run_timestamps(ipynb: Path) -> None:
+    """Remove the per-cell execution timestamps nbclient records: they change on every run
+    and would make every re-execution a diff of every cell."""
+    import json
+
+    notebook = json.loads(ipynb.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+    ipynb.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def student(args: list[str]) -> int:
+    """Write the student edition: every chapter without solutions and outputs, into student/."""
+    from tools.student import make_student_edition
+
+    for name, solutions, exercises in make_student_edition(ROOT, STUDENT):
+        print(f"{name}: {exercises} exercises kept, {solutions} solutions removed")
+    print(f"\nThe student edition is in {STUDENT}")
+    return 0
+
+
+def single_page(singlehtml: Path) -> Path:
+    """The whole book's page in a ``singlehtml`` build, copied to the build's root.
+
+    Sphinx names the page after the root document (``book/intro.html``) but writes its links as
+    if it sat at the root, next to ``_static/``; a copy there makes them resolve. The theme also
+    loads ``searchindex.js``, which this builder does not write: an empty one stands in.
+    """
+    import re
+
+    root = re.search(r"^root:\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.MULTILINE)[1]
+    page = singlehtml / Path(root).with_suffix(".html")
+    book = singlehtml / "book.html"
+    shutil.copyfile(page, book)
+    index = singlehtml / "searchindex.js"
+    if not index.exists():
+        index.write_text("/* The single-page build has no search index. */\n")
+    return book
+
+
+def pdf(args: list[str]) -> int:
+    """Build the book as one HTML page and print it to dist/book.pdf with headless Chromium."""
+    from tools.browser import CDPError, ChromiumUnavailable, print_site_to_pdf
+
+    ensure_venv()
+    code = run(*book_command("singlehtml", *args))
+    if code:
+        return code
+    DIST.mkdir(exist_ok=True)
+    try:
+        print_site_to_pdf(single_page(BUILD / "singlehtml"), PDF)
+    except (ChromiumUnavailable, CDPError) as err:
+        print(f"Printing the PDF failed: {err}", file=sys.stderr)
+        return 1
+    print(f"\nThe book is at {PDF} ({PDF.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+BUNDLE_README = """\
+Data Programming, Hands-On: offline bundle
+==========================================
+
+site/      the book's web site. It needs no internet connection: MathJax, fonts and scripts
+           are inside. Serve it locally, then open http://localhost:8000 in a browser:
+               python3 -m http.server --directory site 8000
+           (Opening site/index.html directly also works in most browsers, but some block
+           the math fonts on file:// pages.)
+student/   the chapters as notebooks, exercises without solutions and without outputs, with
+           the book's helper package dp_helpers; see student/README.md.
+book.pdf   the whole book as one PDF (if it was made with `python3 tasks.py pdf`).
+
+Made by `python3 tasks.py bundle` from the book's repository.
+"""
+
+
+def bundle(args: list[str]) -> int:
+    """Zip the built site, the student edition and (if made) the PDF into dist/."""
+    import zipfile
+
+    code = build(args)
+    if code:
+        return code
+    student([])
+    DIST.mkdir(exist_ok=True)
+    parts = [(BUILD / "html", "site"), (STUDENT, "student")]
+    with zipfile.ZipFile(BUNDLE, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("README.txt", BUNDLE_README)
+        for folder, name in parts:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.name not in {".buildinfo", ".student-edition"}:
+                    zf.write(path, f"{name}/{path.relative_to(folder).as_posix()}")
+        if PDF.exists():
+            zf.write(PDF, "book.pdf")
+        else:
+            print("No dist/book.pdf yet (python3 tasks.py pdf makes it); bundling without it.")
+    print(f"\nThe bundle is at {BUNDLE} ({BUNDLE.stat().st_size / 1e6:.0f} MB)")
     return 0
 
 
 def clean(args: list[str]) -> int:
-    if BUILD.exists():
-        shutil.rmtree(BUILD)
-        print(f"Removed {BUILD}")
+    for path in (BUILD, STUDENT, DIST):
+        if path.exists():
+            shutil.rmtree(path)
+            print(f"Removed {path}")
     return 0
 
 
-COMMANDS = {"build": build, "test": test, "notebooks": notebooks, "clean": clean}
+COMMANDS = {"build": build, "test": test, "notebooks": notebooks, "student": student,
+            "pdf": pdf, "bundle": bundle, "clean": clean}
 
 
 def main(argv: list[str]) -> int:
