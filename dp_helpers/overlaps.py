@@ -17,6 +17,9 @@ from ._validation import check_label_matrix, is_sparse
 # Rows per chunk: small enough to keep float32 products exact (< 2**24) and memory flat,
 # large enough for BLAS to run at full speed.
 _CHUNK = 16_384
+# Votes per row beyond which BLAS on dense row blocks beats counting pairs of votes (the pair
+# count grows with the square of the votes per row; measured crossover about 20 here).
+_DENSE_BEYOND = 20
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def overlap_stats(L: Any) -> OverlapStats:
     ([[2, 0, -1], [0, 2, 1], [-1, 1, 1]], [[2, 2, 1], [2, 2, 1], [1, 1, 1]])
     """
     L = check_label_matrix(L)
-    if is_sparse(L):
+    if is_sparse(L) and L.nnz < _DENSE_BEYOND * L.shape[0]:
         return _sparse_stats(L)
     return _dense_stats(L)
 
@@ -125,12 +128,12 @@ def row_chunks(L: Any, size: int | None = None):
         yield L[start : start + size]
 
 
-def _dense_stats(L: np.ndarray) -> OverlapStats:
+def _dense_stats(L: Any) -> OverlapStats:
     n, m = L.shape
     signed = np.zeros((m, m), dtype=np.int64)
     counts = np.zeros((m, m), dtype=np.int64)
     for rows in row_chunks(L):
-        block = rows.astype(np.float32)
+        block = rows.toarray().astype(np.float32) if is_sparse(rows) else rows.astype(np.float32)
         signed += np.rint(block.T @ block).astype(np.int64)
         np.abs(block, out=block)
         counts += np.rint(block.T @ block).astype(np.int64)

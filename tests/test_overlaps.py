@@ -97,3 +97,15 @@ def test_never_overlapping_pair_is_nan_not_a_division_by_zero():
         Z = dp.overlap_matrix(L)
     assert np.isnan(Z[0, 1]) and np.isnan(Z[1, 0])
     assert Z[0, 2] == 0.0 and Z[1, 2] == -1.0
+
+
+@pytest.mark.parametrize("dense_beyond", [0, 10**9])
+def test_sparse_l_gives_the_same_stats_by_either_counting_strategy(monkeypatch, dense_beyond):
+    import dp_helpers.overlaps as overlaps
+
+    L = random_label_matrix(np.random.default_rng(4), 60, 30, coverage=0.6)
+    expected = brute_force_stats(L)
+    monkeypatch.setattr(overlaps, "_DENSE_BEYOND", dense_beyond)
+    stats = dp.overlap_stats(sp.csr_matrix(L))
+    np.testing.assert_array_equal(stats.signed, expected[0])
+    np.testing.assert_array_equal(stats.counts, expected[1])
