@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/label_model.py            # full grid (a few minutes)
     .venv/bin/python benchmarks/label_model.py --quick    # n up to 1e5
 
-Prints a table and writes it to benchmarks/label_model.md. Times are the best of a few
+Prints a table and writes it to benchmarks/label_model.md (--quick: to the git-ignored
+benchmarks/output/). Times are the best of a few
 repeats (wall clock, this machine); memory is the peak of NumPy allocations during
 closed-form fit + predict_proba, as a multiple of the size of L itself.
 """
@@ -24,7 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dp_helpers as dp  # noqa: E402
+from _report import write_report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -164,12 +167,7 @@ def main():
             f"(target <= 0.005); TensorFlow fit + predict {target['tf_total_s']:.3f} s (target < 2 s); "
             f"peak memory {target['peak_mem_x_L']:.2f} x L (target < 3).",
         ]
-    text = "\n".join(lines) + "\n"
-    out = HERE / ("label_model_quick.md" if args.quick else "label_model.md")
-    out.write_text(text)
-    print()
-    print(text)
-    print(f"written to {out}")
+    write_report("\n".join(lines) + "\n", "label_model", args.quick)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import write_report
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("DP_SCALE_BENCH_CACHE", "/tmp/dp_scale_bench"))
@@ -345,14 +347,7 @@ def main():
         ]
     else:
         lines += ["", "n = 1e7 was not run (--quick)."]
-    text = "\n".join(lines) + "\n"
-    # --quick is a smoke test: its table goes to the git-ignored output folder.
-    out = HERE / "output" / "scale_quick.md" if args.quick else HERE / "scale.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text)
-    print()
-    print(text)
-    print(f"written to {out}")
+    write_report("\n".join(lines) + "\n", "scale", args.quick)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,16 @@
+"""Shared ending of the benchmark scripts: print the report and write it where it belongs."""
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def write_report(text: str, name: str, quick: bool) -> Path:
+    """Write ``text`` to benchmarks/NAME.md, or, for a --quick smoke run, to the git-ignored
+    benchmarks/output/NAME_quick.md so that it never replaces the committed table."""
+    out = HERE / "output" / f"{name}_quick.md" if quick else HERE / f"{name}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text)
+    print()
+    print(text)
+    print(f"written to {out}")
+    return out
