@@ -18,7 +18,6 @@ from ._validation import (
     check_label_matrix,
     check_lfs_vote,
     check_probability,
-    is_sparse,
 )
 from .overlaps import OverlapStats, overlap_stats, row_chunks
 
