@@ -128,6 +128,8 @@ def test_student_edition_holds_every_chapter_and_the_helpers(edition):
     assert (edition / "dp_helpers" / "__init__.py").is_file()
     assert (edition / "dp_helpers" / "book.mplstyle").is_file()
     assert (edition / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+    # the scaling chapter plots this table; outside the repository it must come along
+    assert (edition / "benchmarks" / "scale.md").read_text() == (ROOT / "benchmarks" / "scale.md").read_text()
     assert not list(edition.rglob("__pycache__"))
 
 

@@ -255,5 +255,8 @@ def make_student_edition(root: Path, out: Path) -> list[tuple[str, int, int]]:
     shutil.copytree(root / "dp_helpers", out / "dp_helpers",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(root / "requirements.txt", out / "requirements.txt")
+    # The scaling chapter plots the committed benchmark table; ship it beside the notebooks.
+    (out / "benchmarks").mkdir(exist_ok=True)
+    shutil.copy2(root / "benchmarks" / "scale.md", out / "benchmarks" / "scale.md")
     (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
     return summary
