@@ -95,10 +95,9 @@ def _position(L: Any, flat_index: int, values: np.ndarray) -> str:
     return f"{i}, {j}"
 
 
-def check_lfs_vote(L: Any, name: str = "L") -> None:
-    """Raise if some LF (column) never votes: it carries no information."""
-    counts = column_vote_counts(L)
-    silent = np.flatnonzero(counts == 0)
+def check_lfs_vote(votes_per_lf: np.ndarray, name: str = "L") -> None:
+    """Raise if some LF never votes (its count of votes is 0): it carries no information."""
+    silent = np.flatnonzero(np.asarray(votes_per_lf) == 0)
     if silent.size:
         raise ValueError(
             f"LF {int(silent[0])} (column {int(silent[0])} of {name}) never votes"

@@ -8,6 +8,7 @@ data-programming method makes in one form or another.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -270,29 +271,24 @@ def fit_signed_accuracies_tf(
     return TFFit(resolve_sign(q_hat), history)
 
 
+@functools.cache
 def _gradient_descent():
     """The compiled descent loop, built once per process: a fresh ``tf.function`` per fit makes
     TensorFlow retrace every time (and warn about it after a few fits)."""
-    global _DESCEND
-    if _DESCEND is None:
-        import tensorflow as tf
+    import tensorflow as tf
 
-        @tf.function
-        def descend(q, z, w, learning_rate, n_steps):
-            losses = tf.TensorArray(tf.float32, size=n_steps)
-            for step in tf.range(n_steps):
-                with tf.GradientTape() as tape:
-                    residual = w * (z - q * tf.transpose(q))
-                    loss = tf.reduce_sum(residual * residual)
-                q.assign_sub(learning_rate * tape.gradient(loss, q))
-                losses = losses.write(step, loss)
-            return losses.stack()
+    @tf.function
+    def descend(q, z, w, learning_rate, n_steps):
+        losses = tf.TensorArray(tf.float32, size=n_steps)
+        for step in tf.range(n_steps):
+            with tf.GradientTape() as tape:
+                residual = w * (z - q * tf.transpose(q))
+                loss = tf.reduce_sum(residual * residual)
+            q.assign_sub(learning_rate * tape.gradient(loss, q))
+            losses = losses.write(step, loss)
+        return losses.stack()
 
-        _DESCEND = descend
-    return _DESCEND
-
-
-_DESCEND = None
+    return descend
 
 
 class LabelModel:
@@ -368,16 +364,10 @@ class LabelModel:
         if isinstance(L, OverlapStats):
             stats = L
         else:
-            L = check_label_matrix(L, min_lfs=3)
-            check_lfs_vote(L)
-            stats = overlap_stats(L)
-        if stats.m < 3:
-            raise ValueError(f"the label model needs at least 3 LFs; got {stats.m}")
-        silent = np.flatnonzero(np.diag(stats.counts) == 0)
-        if silent.size:
-            raise ValueError(f"LF {int(silent[0])} never votes; drop it or check the LF before fitting")
+            stats = overlap_stats(check_label_matrix(L, min_lfs=3))
+        check_lfs_vote(np.diag(stats.counts))  # the diagonal counts each LF's votes
         Z = stats.overlap_matrix()
-        check_identifiable(Z)
+        check_identifiable(Z)  # also: at least 3 LFs, for statistics passed in directly
         self.loss_history_ = None
         if self.method == "closed_form":
             q = fit_signed_accuracies_closed_form(Z)

@@ -121,11 +121,10 @@ def overlap_matrix(L: Any, return_counts: bool = False):
     return (Z, stats.counts) if return_counts else Z
 
 
-def row_chunks(L: Any, size: int | None = None):
-    """Yield consecutive blocks of rows of a dense or CSR matrix (views or cheap slices)."""
-    size = size or _CHUNK
-    for start in range(0, L.shape[0], size):
-        yield L[start : start + size]
+def row_chunks(L: Any):
+    """Yield consecutive blocks of ``_CHUNK`` rows of a dense or CSR matrix (views or cheap slices)."""
+    for start in range(0, L.shape[0], _CHUNK):
+        yield L[start : start + _CHUNK]
 
 
 def _dense_stats(L: Any) -> OverlapStats:
