@@ -3,7 +3,7 @@
 
     python3 tasks.py build          build the site into _build/html
     python3 tasks.py test [ARGS]    run pytest; ARGS go to pytest, e.g. -m "not slow"
-    python3 tasks.py notebooks      re-execute notebooks/*.ipynb from their paired .md
+    python3 tasks.py notebooks [NB] re-execute notebooks/*.ipynb (or NB) from their paired .md
     python3 tasks.py student        student edition in student/: no solutions, no outputs
     python3 tasks.py pdf            the whole book as one PDF, dist/book.pdf (needs Chromium)
     python3 tasks.py bundle         dist/data-programming-offline.zip: site, PDF, student edition
@@ -128,32 +128,40 @@ def test(args: list[str]) -> int:
 
 
 def notebooks(args: list[str]) -> int:
-    """Execute every notebooks/*.ipynb in place, first syncing it from its paired .md."""
+    """Execute notebooks/*.ipynb in place (or only the ones named), first syncing each from its
+    paired .md."""
     ensure_venv()
-    for ipynb in sorted(ROOT.glob("notebooks/*.ipynb")):
+    named = [ROOT / a for a in args if a.endswith((".ipynb", ".md"))]
+    extra = [a for a in args if not a.endswith((".ipynb", ".md"))]
+    targets = sorted({p.with_suffix(".ipynb") for p in named}) or sorted(ROOT.glob("notebooks/*.ipynb"))
+    for ipynb in targets:
         md = ipynb.with_suffix(".md")
         if md.exists():  # the .md is what authors edit; carry its cells over, keep outputs
             check(venv_exe("jupytext"), "--to", "ipynb", "--update", md.relative_to(ROOT))
         check(venv_exe("jupyter"), "execute", "--inplace", "--kernel_name=python3",
-              ipynb.relative_to(ROOT), *args)
-        drop_run_timestamps(ipynb)
+              ipynb.relative_to(ROOT), *extra)
+        tidy_notebook(ipynb)
     return 0
 
 
-def drop_run_timestamps(ipynb: Path) -> None:
-    """Remove the per-cell execution timestamps nbclient records: they change on every run
-    and would make every re-execution a diff of every cell."""
+def tidy_notebook(ipynb: Path) -> None:
+    """Remove the per-cell execution timestamps nbclient records (they change on every run and
+    would make every re-execution a diff of every cell), and collapse in JupyterLab the code of
+    cells the site shows only by their output (tag ``remove-input``: the ``dp.say`` prose)."""
     import json
 
     notebook = json.loads(ipynb.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
-        cell.get("metadata", {}).pop("execution", None)
+        metadata = cell.setdefault("metadata", {})
+        metadata.pop("execution", None)
+        if "remove-input" in metadata.get("tags", []):
+            metadata.setdefault("jupyter", {})["source_hidden"] = True
     ipynb.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def student(args: list[str]) -> int:
     """Write the student edition: every chapter without solutions and outputs, into student/."""
-    from tools.student import make_student_edition
+    from booktools.student import make_student_edition
 
     for name, solutions, exercises in make_student_edition(ROOT, STUDENT):
         print(f"{name}: {exercises} exercises kept, {solutions} solutions removed")
@@ -182,7 +190,7 @@ def single_page(singlehtml: Path) -> Path:
 
 def pdf(args: list[str]) -> int:
     """Build the book as one HTML page and print it to dist/book.pdf with headless Chromium."""
-    from tools.browser import CDPError, ChromiumUnavailable, print_site_to_pdf
+    from booktools.browser import CDPError, ChromiumUnavailable, print_site_to_pdf
 
     ensure_venv()
     code = run(*book_command("singlehtml", *args))

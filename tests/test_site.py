@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import tasks  # noqa: E402  (the repository root is on sys.path only from here)
-from tools import browser  # noqa: E402
+from booktools import browser  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import tasks  # noqa: E402
-from tools.student import count_directives, make_student_edition, strip_solutions, student_notebook  # noqa: E402
+from booktools.student import count_directives, make_student_edition, strip_solutions, student_notebook  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TEXTS = sorted((ROOT / "notebooks").glob("*.md"))
@@ -246,6 +246,6 @@ def test_binder_installs_the_pinned_requirements_and_the_package():
 def test_the_tools_docstring_examples_run():
     import doctest
 
-    import tools.student
+    import booktools.student
 
-    assert doctest.testmod(tools.student).failed == 0
+    assert doctest.testmod(booktools.student).failed == 0
