@@ -43,8 +43,8 @@ def noise_aware_loss():
     return tf.keras.losses.BinaryCrossentropy(from_logits=True)
 
 
-def build_logistic_regression(d: int, l2: float = 0.0, seed: int = 0):
-    """A linear model ``h(x) = w^T x + b`` that outputs a logit; ``seed`` fixes its initial weights.
+def build_logistic_regression(d: int, l2: float = 0.0, random_state: int = 0):
+    """A linear model ``h(x) = w^T x + b`` that outputs a logit; ``random_state`` fixes its initial weights.
 
     Examples
     --------
@@ -55,15 +55,16 @@ def build_logistic_regression(d: int, l2: float = 0.0, seed: int = 0):
 
     reg = tf.keras.regularizers.l2(l2) if l2 else None
     return tf.keras.Sequential(
-        [tf.keras.Input(shape=(d,)), _dense(1, reg, seed, name="logit")],
+        [tf.keras.Input(shape=(d,)), _dense(1, reg, random_state, name="logit")],
         name="logistic_regression",
     )
 
 
-def build_mlp(d: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.0, l2: float = 0.0, seed: int = 0):
+def build_mlp(d: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.0, l2: float = 0.0,
+              random_state: int = 0):
     """A small multilayer perceptron with ReLU layers and one output logit.
 
-    ``seed`` fixes the initial weights and the dropout masks.
+    ``random_state`` fixes the initial weights and the dropout masks.
 
     Examples
     --------
@@ -75,10 +76,10 @@ def build_mlp(d: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.0, l2
     reg = tf.keras.regularizers.l2(l2) if l2 else None
     layers = [tf.keras.Input(shape=(d,))]
     for i, width in enumerate(hidden):
-        layers.append(_dense(width, reg, seed + i, activation="relu"))
+        layers.append(_dense(width, reg, random_state + i, activation="relu"))
         if dropout:
-            layers.append(tf.keras.layers.Dropout(dropout, seed=seed + i))
-    layers.append(_dense(1, reg, seed + len(hidden), name="logit"))
+            layers.append(tf.keras.layers.Dropout(dropout, seed=random_state + i))
+    layers.append(_dense(1, reg, random_state + len(hidden), name="logit"))
     return tf.keras.Sequential(layers, name="mlp")
 
 
@@ -97,7 +98,7 @@ def train(
     epochs: int = 20,
     batch_size: int = 64,
     learning_rate: float = 1e-3,
-    seed: int = 0,
+    random_state: int = 0,
     validation_data: tuple[Any, Any] | None = None,
     sample_weight: Any = None,
 ):
@@ -112,7 +113,7 @@ def train(
         Targets ``P(y=+1)`` in [0, 1]; hard 0/1 labels are the special case of full confidence.
     epochs, batch_size, learning_rate : int, int, float
         Adam's schedule.
-    seed : int
+    random_state : int
         Seeds weights' initialization and batch shuffling via :func:`set_seed`.
     validation_data : (X_val, y_val) with y_val in [0, 1], optional
         Adds ``val_loss`` to the history.
@@ -135,7 +136,7 @@ def train(
     if validation_data is not None:
         X_val = check_features(validation_data[0], name="X_val")
         validation_data = (X_val, check_soft_labels(validation_data[1], n=X_val.shape[0], name="y_val"))
-    set_seed(seed)
+    set_seed(random_state)
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
     return model.fit(
         X,
@@ -150,11 +151,13 @@ def train(
 
 
 def predict_proba(model, X: Any) -> np.ndarray:
-    """``sigmoid(h(x))`` for each row of ``X``, shape (n,)."""
+    """Class probabilities for each row of ``X``, shape (n, 2), columns for ``[-1, +1]`` like
+    ``LabelModel.predict_proba``: column 1 is ``sigmoid(h(x))``."""
     import tensorflow as tf
 
     X = check_features(X)
     # Calling the model directly: model.predict builds a new predict function per model,
     # and TensorFlow warns about retracing (on stderr) after a few models.
     logits = [model(X[start : start + 4096], training=False) for start in range(0, X.shape[0], 4096)]
-    return tf.math.sigmoid(tf.concat(logits, axis=0)).numpy().ravel().astype(np.float64)
+    p_pos = tf.math.sigmoid(tf.concat(logits, axis=0)).numpy().ravel().astype(np.float64)
+    return np.column_stack([1.0 - p_pos, p_pos])

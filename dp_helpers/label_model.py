@@ -225,7 +225,7 @@ def fit_signed_accuracies_tf(
     Z: np.ndarray,
     steps: int = 5000,
     learning_rate: float = 5e-4,
-    seed: int = 0,
+    random_state: int = 0,
     init_mean: float = 0.5,
     init_std: float = 0.15,
 ) -> TFFit:
@@ -240,7 +240,7 @@ def fit_signed_accuracies_tf(
         Overlap matrix; NaN marks pairs that never overlap (masked, like the diagonal).
     steps, learning_rate : int, float
         Gradient-descent schedule.
-    seed : int
+    random_state : int
         Seeds the starting point, so the fit is repeatable.
     init_mean, init_std : float
         The starting point's distribution.
@@ -253,7 +253,7 @@ def fit_signed_accuracies_tf(
     import tensorflow as tf
 
     target, mask = _masked_target(Z)
-    q0 = np.random.default_rng(seed).normal(init_mean, init_std, size=(Z.shape[0], 1))
+    q0 = np.random.default_rng(random_state).normal(init_mean, init_std, size=(Z.shape[0], 1))
     q = tf.Variable(q0, dtype=tf.float32)
     history = _gradient_descent()(
         q,
@@ -303,8 +303,10 @@ class LabelModel:
     clip : (float, float)
         Fitted accuracies are clipped into this range so that every log-odds weight is
         finite; ``clipped_`` records which ones were.
-    steps, learning_rate, seed : int, float, int
+    steps, learning_rate : int, float
         Passed to :func:`fit_signed_accuracies_tf` (method "tensorflow").
+    random_state : int
+        Seeds the TensorFlow fit's starting point.
     anchor_lf : int, optional
         An LF known to be better than chance; fixes the sign of ``q`` (see :func:`resolve_sign`).
 
@@ -338,7 +340,7 @@ class LabelModel:
         clip: tuple[float, float] = (0.01, 0.99),
         steps: int = 5000,
         learning_rate: float = 5e-4,
-        seed: int = 0,
+        random_state: int = 0,
         anchor_lf: int | None = None,
     ):
         self.method = method
@@ -347,7 +349,7 @@ class LabelModel:
         self.clip = clip
         self.steps = steps
         self.learning_rate = learning_rate
-        self.seed = seed
+        self.random_state = random_state
 
     def fit(self, L: Any) -> "LabelModel":
         """Fit accuracies from a label matrix, or from precomputed :class:`OverlapStats`.
@@ -372,7 +374,7 @@ class LabelModel:
         if self.method == "closed_form":
             q = fit_signed_accuracies_closed_form(Z)
         else:
-            result = fit_signed_accuracies_tf(Z, self.steps, self.learning_rate, self.seed)
+            result = fit_signed_accuracies_tf(Z, self.steps, self.learning_rate, self.random_state)
             q, self.loss_history_ = result.q, result.loss_history
         if self.anchor_lf is not None:
             q = resolve_sign(q, anchor=self.anchor_lf)
@@ -384,15 +386,18 @@ class LabelModel:
         self.accuracies_ = np.clip(p, low, high)
         self.weights_ = log_odds(self.accuracies_)
         self.n_lfs_ = stats.m
+        self.classes_ = np.array([-1, 1])
         return self
 
     def predict_proba(self, L: Any) -> np.ndarray:
-        """``P(y = +1 | votes)`` for each row of ``L``, shape (n,)."""
+        """Class probabilities for each row of ``L``, shape (n, 2), columns in ``classes_`` order
+        (``[-1, +1]``): column 1 is the soft label ``P(y = +1 | votes)``."""
         self._check_fitted()
         L = check_label_matrix(L)
         if L.shape[1] != self.n_lfs_:
             raise ValueError(f"L has {L.shape[1]} LFs (columns) but the model was fit with {self.n_lfs_}")
-        return posterior(L, self.accuracies_, self.class_prior)
+        p_pos = posterior(L, self.accuracies_, self.class_prior)
+        return np.column_stack([1.0 - p_pos, p_pos])
 
     def predict(self, L: Any, tie_break: str = "random") -> np.ndarray:
         """Hard labels: +1 where the posterior exceeds 0.5, -1 below.
@@ -403,14 +408,14 @@ class LabelModel:
             A posterior of exactly 0.5 (no votes, or evidence that cancels) becomes a
             seeded fair coin flip, or 0 with "abstain".
         """
-        proba = self.predict_proba(L)
+        proba = self.predict_proba(L)[:, 1]
         labels = np.sign(proba - 0.5).astype(np.int8)
         if tie_break == "abstain":
             return labels
         if tie_break != "random":
             raise ValueError(f"tie_break must be 'random' or 'abstain'; got {tie_break!r}")
         ties = labels == 0
-        coins = np.random.default_rng(self.seed).integers(0, 2, size=int(ties.sum())) * 2 - 1
+        coins = np.random.default_rng(self.random_state).integers(0, 2, size=int(ties.sum())) * 2 - 1
         labels[ties] = coins
         return labels
 

@@ -28,7 +28,7 @@ def test_builders_output_one_logit():
 @pytest.fixture(scope="module")
 def small_problem():
     data = dp.make_synthetic(n=4000, d=100, m=10, random_state=0)
-    y_soft = dp.LabelModel(method="closed_form").fit(data.L).predict_proba(data.L)
+    y_soft = dp.LabelModel(method="closed_form").fit(data.L).predict_proba(data.L)[:, 1]
     return data, y_soft
 
 
@@ -37,8 +37,8 @@ def test_training_is_deterministic(small_problem):
     runs = []
     for _ in range(2):
         model = dp.build_mlp(100, hidden=(16,), dropout=0.2)
-        history = dp.train(model, data.X, y_soft, epochs=3, seed=5)
-        runs.append((history.history["loss"], dp.predict_proba(model, data.X[:50])))
+        history = dp.train(model, data.X, y_soft, epochs=3, random_state=5)
+        runs.append((history.history["loss"], dp.predict_proba(model, data.X[:50])[:, 1]))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
@@ -48,7 +48,7 @@ def test_noise_aware_model_learns_from_soft_labels(small_problem):
     model = dp.build_logistic_regression(100)
     history = dp.train(model, data.X[:3500], y_soft[:3500], epochs=10, validation_data=(data.X[3500:], y_soft[3500:]))
     assert history.history["loss"][-1] < history.history["loss"][0]
-    proba = dp.predict_proba(model, data.X[3500:])
+    proba = dp.predict_proba(model, data.X[3500:])[:, 1]
     assert proba.shape == (500,) and np.all((proba >= 0) & (proba <= 1))
     end_model = dp.accuracy(data.y[3500:], np.sign(proba - 0.5))
     majority = dp.accuracy(data.y[3500:], dp.majority_vote(data.L[3500:]))
@@ -58,5 +58,5 @@ def test_noise_aware_model_learns_from_soft_labels(small_problem):
 def test_predicting_with_many_models_prints_no_retracing_warning(capfd):
     X = np.zeros((10, 3), np.float32)
     for seed in range(8):
-        dp.predict_proba(dp.build_logistic_regression(3, seed=seed), X)
+        dp.predict_proba(dp.build_logistic_regression(3, random_state=seed), X)
     assert "retracing" not in capfd.readouterr().err

@@ -44,7 +44,7 @@ def in_memory(records):
     """The reference: dp.apply_lfs record by record on one DataFrame, then the in-memory model."""
     L = dp.apply_lfs([per_record(j) for j in range(M)], records.drop(columns="y"))
     model = dp.LabelModel(method="closed_form").fit(L)
-    return L, dp.overlap_stats(L), model, model.predict_proba(L)
+    return L, dp.overlap_stats(L), model, model.predict_proba(L)[:, 1]
 
 
 @pytest.fixture(scope="class")
@@ -318,7 +318,7 @@ def test_end_model_trains_deterministically_from_the_stream():
     frame, df = soft_frame()
     weights = []
     for _ in range(2):
-        model = dp.build_logistic_regression(2, seed=0)
+        model = dp.build_logistic_regression(2, random_state=0)
         history = scale.train_on_stream(model, scale.soft_label_dataset(frame, ["x0", "x1"], batch_size=50), epochs=3, learning_rate=0.05)
         weights.append(model.get_weights()[0].ravel())
     assert history.history["loss"][-1] < history.history["loss"][0]
