@@ -4,13 +4,16 @@
     python3 tasks.py build          build the site into _build/html
     python3 tasks.py test [ARGS]    run pytest; ARGS go to pytest, e.g. -m "not slow"
     python3 tasks.py notebooks [NB] re-execute notebooks/*.ipynb (or NB) from their paired .md
-    python3 tasks.py student        student edition in student/: no solutions, no outputs
+    python3 tasks.py student        student edition in student/: no solutions, no outputs, no MyST
+    python3 tasks.py scaffolds      only the workshop scaffolds, student/scaffolds/
+    python3 tasks.py wheels [...]   wheel folders for offline installs in dist/wheels/ (--help)
     python3 tasks.py pdf            the whole book as one PDF, dist/book.pdf (needs Chromium)
     python3 tasks.py bundle         dist/data-programming-offline.zip: site, PDF, student edition
     python3 tasks.py clean          remove _build, student/ and dist/
 
-Every command except ``student`` and ``clean`` first makes sure ``.venv`` exists and holds
-requirements.txt and this package (``pip install -e .``). The install is skipped
+Every command except ``clean`` first makes sure ``.venv`` exists and holds
+requirements.txt and this package (``pip install -e .``); ``student``, ``scaffolds`` and ``wheels``
+only when the Python running them lacks what they import. The install is skipped
 while a stamp file for the current requirements.txt and pyproject.toml exists,
 so only the first run (or a change to either file) pays for it.
 
@@ -37,7 +40,7 @@ PDF = DIST / "book.pdf"
 BUNDLE = DIST / "data-programming-offline.zip"
 WINDOWS = os.name == "nt"
 # The pinned requirements need Python >= 3.11 (NumPy, SciPy, pandas), and
-# TensorFlow 2.21 publishes wheels up to Python 3.13.
+# TensorFlow 2.21 publishes wheels up to Python 3.13. pyproject.toml's requires-python agrees.
 PYTHONS = ((3, 11), (3, 13))
 
 # Quiet TensorFlow start-up chatter and make its CPU numerics reproducible
@@ -159,13 +162,98 @@ def tidy_notebook(ipynb: Path) -> None:
     ipynb.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def student(args: list[str]) -> int:
-    """Write the student edition: every chapter without solutions and outputs, into student/."""
+def in_venv(command: str, args: list[str], *modules: str) -> int | None:
+    """Run ``tasks.py command args`` again in .venv's Python when this one cannot import ``modules``.
+
+    Returns that run's exit code, or None when this Python has the modules (go on here).
+    """
+    import importlib.util
+
+    if all(importlib.util.find_spec(name) for name in modules):
+        return None
+    ensure_venv()
+    return run(venv_exe("python"), ROOT / "tasks.py", command, *args)
+
+
+STUDENT_MODULES = ("nbformat", "nbconvert", "markdown_it", "mdit_py_plugins", "pybtex")
+
+
+def student(args: list[str], scaffolds_only: bool = False) -> int:
+    """Write the student edition into student/: every chapter without solutions, outputs or MyST
+    markup, with the workshop scaffolds in student/scaffolds/."""
+    code = in_venv("scaffolds" if scaffolds_only else "student", args, *STUDENT_MODULES)
+    if code is not None:
+        return code
     from booktools.student import make_student_edition
 
-    for name, solutions, exercises in make_student_edition(ROOT, STUDENT):
-        print(f"{name}: {exercises} exercises kept, {solutions} solutions removed")
-    print(f"\nThe student edition is in {STUDENT}")
+    for name, exercises, todos in make_student_edition(ROOT, STUDENT, scaffolds_only=scaffolds_only):
+        scaffold = f", scaffold with {todos} cells to write" if todos else ""
+        print(f"{name}: {exercises} exercises kept{scaffold}")
+    print(f"\nWritten to {STUDENT / 'scaffolds' if scaffolds_only else STUDENT}")
+    return 0
+
+
+def scaffolds(args: list[str]) -> int:
+    """Write only the workshop scaffolds, student/scaffolds/ (``student`` writes them too)."""
+    return student(args, scaffolds_only=True)
+
+
+def wheels(args: list[str]) -> int:
+    """Folders of wheels for installing without network: dist/wheels/<platform>-py<version>/.
+
+    Each holds requirements.txt (requirements-participant.txt with its markers resolved for that
+    platform), the wheels pip downloads for it (binary only) and the wheel of dp-helpers, so that
+    ``pip install --no-index --find-links FOLDER -r FOLDER/requirements.txt dp-helpers`` works offline.
+    """
+    import argparse
+    import itertools
+    import re
+
+    parser = argparse.ArgumentParser(prog="tasks.py wheels", description=wheels.__doc__.split("\n\n")[0])
+    parser.add_argument("--platform", nargs="+", action="extend", default=[], metavar="TAG",
+                        help="pip platform tags, e.g. manylinux2014_x86_64 win_amd64 macosx_11_0_arm64 "
+                             "(default: this machine's)")
+    parser.add_argument("--python-version", nargs="+", action="extend", default=[], metavar="X.Y",
+                        help="Python versions, e.g. 3.11 3.12 (default: that of .venv)")
+    parser.add_argument("--dest", type=Path, default=DIST / "wheels", help="default: dist/wheels")
+    opts = parser.parse_args(args)
+    low, high = PYTHONS
+    for version in opts.python_version:
+        if not re.fullmatch(r"3\.\d+", version) or not low <= tuple(map(int, version.split("."))) <= high:
+            parser.error(f"--python-version {version!r}: expected one of 3.{low[1]} to 3.{high[1]}")
+    code = in_venv("wheels", args, "packaging")
+    if code is not None:
+        return code
+    import sysconfig
+
+    from packaging.requirements import Requirement
+
+    here = "%d.%d" % sys.version_info[:2]
+    lines = (ROOT / "requirements-participant.txt").read_text(encoding="utf-8").splitlines()
+    requirements = [Requirement(line.split(" #")[0]) for line in lines if line.strip() and not line.startswith("#")]
+    own = opts.dest / ".dp-helpers"
+    shutil.rmtree(own, ignore_errors=True)
+    check(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", own, ROOT)
+    for platform_tag, version in itertools.product(opts.platform or [None], opts.python_version or [here]):
+        name = platform_tag or sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        folder = opts.dest / f"{name}-py{version}"
+        folder.mkdir(parents=True, exist_ok=True)
+        environment = {"python_version": version, "python_full_version": f"{version}.0"}
+        if platform_tag:
+            system = "linux" if "linux" in platform_tag else "darwin" if platform_tag.startswith("macosx") else "win32"
+            machine = "AMD64" if platform_tag.endswith("amd64") else platform_tag.rsplit("_", 1)[-1]
+            machine = "x86_64" if platform_tag.endswith("x86_64") else machine
+            environment |= {"sys_platform": system, "platform_machine": machine, "os_name": "nt" if system == "win32" else "posix",
+                            "platform_system": {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}[system]}
+        pinned = [str(r).split(";")[0] for r in requirements if r.marker is None or r.marker.evaluate(environment)]
+        (folder / "requirements.txt").write_text("\n".join(pinned) + "\n", encoding="utf-8")
+        target = (["--platform", platform_tag] if platform_tag else []) + (
+            ["--python-version", version] if platform_tag or version != here else [])
+        check(sys.executable, "-m", "pip", "download", "--only-binary=:all:", *target,
+              "-r", folder / "requirements.txt", "--dest", folder)
+        for wheel in own.glob("*.whl"):
+            shutil.copy2(wheel, folder / wheel.name)
+        print(f"{folder}: {len(list(folder.glob('*.whl')))} wheels")
     return 0
 
 
@@ -256,7 +344,7 @@ def clean(args: list[str]) -> int:
 
 
 COMMANDS = {"build": build, "test": test, "notebooks": notebooks, "student": student,
-            "pdf": pdf, "bundle": bundle, "clean": clean}
+            "scaffolds": scaffolds, "wheels": wheels, "pdf": pdf, "bundle": bundle, "clean": clean}
 
 
 def main(argv: list[str]) -> int:

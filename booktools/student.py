@@ -1,262 +1,281 @@
-"""The student edition: the chapter notebooks with solutions removed and outputs cleared.
+"""The student edition and the workshop scaffolds: chapters that read in Colab and plain Jupyter.
 
-Solutions are sphinx-exercise directives in markdown cells, in either form:
-
-- a fenced block, with backticks or colons, of any fence length, with or without options::
-
-      ````{solution} ex-label
-      :class: dropdown
-      ...text, maths, nested ```python fences...
-      ````
-
-- a gated pair, whose content may span several cells (code cells included)::
-
-      ```{solution-start} ex-label
-      ```
-      ...
-      ```{solution-end}
-      ```
-
-Both are removed whole; the exercises stay. So are the code cells that exist only to compute
-numbers the solutions quote (``glue`` calls whose names only solutions use), which would give the
-answers away. Standard library only (notebooks are JSON).
+Cells go by their tags (nbformat, nbconvert's preprocessors); the prose is parsed with markdown-it-py
+and the MyST plugins, and every MyST role and directive becomes plain Markdown. Needs ``.venv``.
 """
-
 from __future__ import annotations
 
-import ast
-import json
-import re
 import shutil
-from dataclasses import dataclass, field
+from collections import Counter
 from pathlib import Path
 
-# An opening fence of a MyST directive: up to 3 spaces, 3+ backticks or colons, {name}.
-_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\s*\{(?P<name>[A-Za-z][\w:.-]*)\}")
+import nbformat
+from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
+from nbconvert.preprocessors import ClearMetadataPreprocessor, ClearOutputPreprocessor, TagRemovePreprocessor
+
+MD = (MarkdownIt("commonmark").use(myst_role_plugin).use(myst_block_plugin).use(colon_fence_plugin)
+      .use(dollarmath_plugin, allow_labels=True).use(deflist_plugin).enable("table"))
+ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error", "seealso"}
+HOLE = "# --- your code below ---"
 MARKER = ".student-edition"
+README = """\
+# Data Programming, Hands-On: student notebooks
+
+One notebook per chapter, with the exercises but not their solutions (those are on the book's site),
+and no cell run yet. `scaffolds/` holds the workshop's hands-on notebooks: fill in each cell that
+raises `NotImplementedError("TODO ...")`, then run the check after it. `import dp_helpers` works
+when Jupyter starts in this folder (a copy is here); install the rest, online or from a folder of wheels:
+
+    python3 -m venv .venv
+    .venv/bin/python -m pip install -r requirements.txt   # offline: --no-index --find-links WHEELS
+    .venv/bin/jupyter lab
+
+(On Windows use `.venv\\Scripts\\` instead of `.venv/bin/`.) Made by `python3 tasks.py student`.
+"""
 
 
-def _closes(line: str, fence: str) -> bool:
-    """Whether ``line`` closes a block opened with ``fence`` (same character, at least as long)."""
-    stripped = line.strip()
-    return (len(line) - len(line.lstrip(" ")) <= 3 and len(stripped) >= len(fence)
-            and set(stripped) == {fence[0]})
+class Book:
+    """The register the roles refer to: labels (numbered per chapter), titles and ``references.bib``.
+
+    Rendering a chapter registers its labels, so render every chapter once before the real pass
+    for references to later labels to resolve (:func:`make_student_edition` does).
+    """
+
+    def __init__(self, bib: Path | None = None):
+        from pybtex.database import parse_file
+
+        def authors(people):
+            last = [" ".join(p.last_names).strip("{}") for p in people]
+            return last[0] if len(last) == 1 else " and ".join(last) if len(last) == 2 else f"{last[0]} et al."
+        entries = parse_file(str(bib)).entries.items() if bib else []
+        self.bib = {k: (authors(e.persons.get("author") or e.persons.get("editor", [])), e.fields.get("year", "n.d."))
+                    for k, e in entries}
+        self.labels, self.chapter, self.counts = {}, "", Counter()
+
+    def start(self, name: str) -> None:
+        """Begin chapter ``name``; its number is the file name's prefix (``02_label_model``: 2)."""
+        prefix = name.split("_")[0]
+        self.chapter, self.counts = (f"{int(prefix)}." if prefix.isdigit() else ""), Counter()
+
+    def number(self, word: str, label: str | None) -> str:
+        self.counts[word] += 1
+        number = f"{self.chapter}{self.counts[word]}"
+        if label:
+            self.labels[label] = (word, number)
+        return number
 
 
-@dataclass
-class _Stripper:
-    """Removes solution blocks from a stream of lines; keeps state across notebook cells."""
-
-    removed: int = 0          # solutions removed
-    in_gated: bool = False    # between {solution-start} and {solution-end}
-    dropped: list[str] = field(default_factory=list)  # the removed lines
-    _skip_fence: str | None = field(default=None, repr=False)  # inside a fenced block to drop
-    _after_skip: str = field(default="", repr=False)           # what that block was
-
-    def lines(self, text: str) -> str:
-        kept = []
-        for line in text.splitlines(keepends=True):
-            if self._skip_fence is not None:  # inside a {solution}/{solution-start}/{solution-end}
-                self.dropped.append(line)
-                if _closes(line, self._skip_fence):
-                    self._skip_fence = None
-                    if self._after_skip == "solution-start":
-                        self.in_gated = True
-                    elif self._after_skip == "solution-end":
-                        self.in_gated = False
-                continue
-            match = _OPEN.match(line)
-            name = match["name"] if match else None
-            if name in {"solution", "solution-start", "solution-end"}:
-                self._skip_fence, self._after_skip = match["fence"], name
-                self.removed += name != "solution-end"
-                self.dropped.append(line)
-                continue
-            (self.dropped if self.in_gated else kept).append(line)
-        if self._skip_fence is not None:  # a fence left open is closed by the end of the cell
-            self._skip_fence = None
-            self.in_gated = self._after_skip == "solution-start"
-        return _tidy("".join(kept))
+def _role(name: str, content: str, book: Book) -> str:
+    text, _, target = content[:-1].rpartition(" <") if content.endswith(">") else ("", "", content)
+    if name.startswith("cite"):
+        if missing := [k for k in target.split(",") if k.strip() not in book.bib]:
+            raise ValueError(f"{{{name}}}`{content}`: no entry {missing[0].strip()!r} in the bibliography")
+        found = [book.bib[k.strip()] for k in target.split(",")]
+        if name == "cite:t":
+            return ", ".join(f"{who} ({year})" for who, year in found)
+        return "(" + "; ".join(f"{who} {year}" for who, year in found) + ")"
+    if name.startswith("glue"):  # chapters not yet converted to dp.say: the value's name
+        return f"`{target.split(':')[0]}`"
+    if name not in {"ref", "numref", "eq", "doc"}:  # {term}, {abbr}, ...: their text
+        return f"${content}$" if name == "math" else text or target
+    key = f"doc:{Path(target).name}" if name == "doc" else target
+    if key not in book.labels:  # a label outside the chapters
+        return text or (Path(target).name if name == "doc" else f"`{target}`")
+    word, number = book.labels[key]
+    if text:
+        return text.replace("%s", number).replace("{number}", number)
+    return f"{word} ({number})" if word == "Eq." else f"{word} {number}".strip()
 
 
-def _tidy(text: str) -> str:
-    """Collapse the blank lines a removed block leaves behind."""
-    return re.sub(r"\n{3,}", "\n\n", text)
+def _directive(name: str, arg: str, content: str, book: Book) -> str:
+    lines, options = content.splitlines(), {}
+    if lines and lines[0].strip() == "---":  # YAML options
+        end = lines.index("---", 1)
+        lines, options_lines = lines[end + 1:], lines[1:end]
+    else:
+        options_lines = []
+        while lines and lines[0].startswith(":") and lines[0].count(":") > 1:  # :key: value
+            options_lines.append(lines.pop(0)[1:])
+    options = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in options_lines)}
+    body, title = render_markdown("\n".join(lines), book).rstrip("\n"), render_markdown(arg, book).strip()
+    if name in {"solution-start", "solution-end"}:
+        raise ValueError("gated {solution-start} blocks are not supported: write a {solution} block")
+    if name == "solution":
+        return ""
+    if name == "exercise":
+        return f"**Exercise {book.number('Exercise', options.get('label'))}{': ' + title if title else ''}**\n\n{body}\n"
+    if name in ADMONITIONS | {"admonition"}:
+        title = title if name == "admonition" else "See also" if name == "seealso" else name.capitalize()
+        return "".join(f"> {line}".rstrip() + "\n" for line in f"**{title}**\n\n{body}".splitlines())
+    if name == "math":
+        book.number("Eq.", options.get("label"))
+        return f"$$\n{body}\n$$\n"
+    if name in {"figure", "glue:figure"}:
+        return f"**Figure {book.number('Figure', options.get('name'))}.** {body}\n"
+    return f"```{arg}\n{chr(10).join(lines)}\n```\n" if name in {"code-block", "code", "code-cell"} else f"{body}\n"
 
 
-def strip_solutions(text: str) -> tuple[str, int]:
-    """Remove every solution block from MyST Markdown text; return (text, solutions removed).
+def render_markdown(text: str, book: Book | None = None) -> str:
+    """Render MyST Markdown as plain Markdown: roles as text, directives rewritten, solutions removed.
+
+    Parameters
+    ----------
+    text : str
+        The Markdown of one cell (or a directive's body).
+    book : Book, optional
+        What the roles refer to; a new, empty register by default.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
-    >>> text = "```{exercise}\\n:label: ex-a\\nTry.\\n```\\n\\n````{solution} ex-a\\n:class: dropdown\\n\\n```python\\nx = 1\\n```\\n````\\nAfter.\\n"
-    >>> stripped, n = strip_solutions(text)
-    >>> n, "{solution" in stripped, "{exercise}" in stripped, stripped.endswith("After.\\n")
-    (1, False, True, True)
+    >>> render_markdown("A {term}`vote <labeling function>`.\\n\\n:::{solution}\\nSecret.\\n:::\\n")
+    'A vote.\\n'
     """
-    stripper = _Stripper()
-    stripped = stripper.lines(text)
-    if stripper.in_gated:
-        raise ValueError("a {solution-start} block has no {solution-end}")
-    return stripped, stripper.removed
+    book = book if book is not None else Book()
+    lines, blocks, target = text.splitlines(keepends=True), {}, None
+    for token in MD.parse(text):
+        start, end = token.map or (0, 0)
+        if token.type in {"fence", "colon_fence"} and token.info.startswith("{") and "}" in token.info:
+            name, _, arg = token.info[1:].partition("}")
+            indent = lines[start][:len(lines[start]) - len(lines[start].lstrip())]
+            new = _directive(name, arg.strip(), token.content, book)
+            blocks[start] = (end, "".join(indent + line for line in new.splitlines(keepends=True)))
+        elif token.type == "math_block_label":
+            book.number("Eq.", token.info)
+            blocks[start] = (end, f"$${token.content}$$\n")
+        elif token.type in {"myst_target", "myst_line_comment", "myst_block_break"}:
+            blocks[start], target = (end, ""), token.content if token.type == "myst_target" else target
+        elif token.type == "inline":
+            for role in (c for c in token.children or [] if c.type == "myst_role"):
+                markup, new = f"{{{role.meta['name']}}}`{role.content}`", _role(role.meta["name"], role.content, book)
+                lines[start:end] = [line.replace(markup, new) for line in lines[start:end]]
+            if target:  # (label)= before a heading: {ref}`label` is the heading's text
+                book.labels[target], target = (token.content, ""), None
+    out, i = [], 0
+    while i < len(lines):
+        end, new = blocks.get(i, (i + 1, lines[i]))
+        after = lines[end].strip() if end < len(lines) else ""
+        out.append(new + ("\n" if i in blocks and new and after else ""))  # a blank line before the next block
+        i = end + (not new and end < len(lines) and not after)  # a removed block takes its blank line along
+    return "".join(out).strip("\n") + "\n" if "".join(out).strip() else ""
 
 
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+def student_notebook(nb: nbformat.NotebookNode, book: Book | None = None, name: str = "") -> nbformat.NotebookNode:
+    """The student edition of one chapter, as a new notebook.
 
+    Cells tagged ``solution`` or ``site-only`` go; markdown goes through :func:`render_markdown`
+    (cells left empty go too); a figure cell (``mystnb.figure`` metadata) is followed by its caption;
+    outputs and all metadata but tags (Jupytext pairing, ``jupyter.source_hidden``) are cleared.
 
-def student_notebook(nb: dict) -> tuple[dict, int]:
-    """A copy of notebook ``nb`` (nbformat 4 JSON) without solutions or outputs, and unpaired.
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        An nbformat-4 chapter; it is not changed.
+    book : Book, optional
+        What the roles refer to (see :class:`Book`).
+    name : str, optional
+        The file name, whose numeric prefix numbers the equations, figures and exercises.
 
-    Besides the solution blocks, it drops the code cells that exist only to compute numbers for
-    the solutions: cells that glue values which only solutions quote (and define nothing a later
-    cell uses). Returns the new notebook and the number of solutions removed.
+    Returns
+    -------
+    nbformat.NotebookNode
     """
-    stripper = _Stripper()
+    book = book if book is not None else Book()
+    book.start(name)
+    remove = TagRemovePreprocessor(remove_cell_tags={"solution", "site-only"})
+    nb, resources = remove.preprocess(nbformat.from_dict(nb), {})  # a deep copy first
     cells = []
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown":
-            text = stripper.lines(_source(cell)).strip("\n")
-            if not text.strip():
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = render_markdown(cell.source, book).rstrip("\n")
+            cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}  # the preprocessor: code only
+            if not cell.source:
                 continue
-            cell = {**cell, "source": text.splitlines(keepends=True)}
-        elif stripper.in_gated:  # a code or raw cell inside a {solution-start}/{solution-end} pair
-            stripper.dropped.append(_source(cell))
-            continue
-        else:
-            cell = dict(cell)
-        if cell["cell_type"] == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k != "execution"}
+        if cell.source.startswith("# ") and name and f"doc:{Path(name).stem}" not in book.labels:
+            book.labels[f"doc:{Path(name).stem}"] = (cell.source.splitlines()[0][2:], "")  # {doc}: the title
         cells.append(cell)
-    if stripper.in_gated:
-        raise ValueError("a {solution-start} block has no {solution-end}")
-    kept_refs = _glue_refs("".join(_source(c) for c in cells if c["cell_type"] == "markdown"))
-    solution_refs = _glue_refs("".join(stripper.dropped))
-    drop = _solution_only_cells(cells, kept_refs, solution_refs)
-    cells = [c for i, c in enumerate(cells) if i not in drop]
-    # Drop the Jupytext pairing: the student edition ships the notebooks alone.
-    metadata = {k: v for k, v in nb.get("metadata", {}).items() if k != "jupytext"}
-    return {**nb, "metadata": metadata, "cells": cells}, stripper.removed
+        if cell.cell_type == "code" and (figure := cell.metadata.get("mystnb", {}).get("figure", {})).get("caption"):
+            number = book.number("Figure", figure.get("name"))
+            cells.append(nbformat.v4.new_markdown_cell(f"**Figure {number}.** {figure['caption']}"))
+    nb.cells = cells
+    nb, resources = ClearOutputPreprocessor().preprocess(nb, resources)
+    return ClearMetadataPreprocessor(preserve_cell_metadata_mask={"tags"},
+                                     preserve_nb_metadata_mask={"kernelspec", "language_info"}).preprocess(nb, resources)[0]
 
 
-# glue("name", ...), glue_number(f"acc_{key}", ...): the name glued, possibly an f-string.
-_GLUE_CALL = re.compile(r"""\bglue\w*\(\s*(?P<f>[fF]?)(?P<q>["'])(?P<name>.*?)(?P=q)""")
-# {glue}`name`, {glue:text}`name:.3f`, ```{glue:figure} name
-_GLUE_REF = re.compile(r"\{glue(?::[\w-]+)?\}(?:`|[ \t]+)(?P<name>[^`:\s]+)")
+def scaffold_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Stub out the participant's code in a chapter (best a student edition): a new notebook.
 
+    In a code cell tagged ``scaffold-todo``, each line ``# --- your code below ---`` opens a hole:
+    the lines after it that are blank or indented at least as deep (the rest of its block; the rest
+    of the cell at the left margin) become ``raise NotImplementedError("TODO: ...")``. Lines before
+    the marker (signature, docstring, a first comment) stay, and so do ``scaffold-check`` cells.
 
-def _glue_refs(text: str) -> set[str]:
-    return {m["name"] for m in _GLUE_REF.finditer(text)}
-
-
-def _glued_patterns(source: str) -> list[re.Pattern]:
-    patterns = []
-    for m in _GLUE_CALL.finditer(source):
-        if m["f"]:  # f"res_max_{key}" matches any res_max_...
-            parts = re.split(r"\{[^}]*\}", m["name"])
-            patterns.append(re.compile(".+".join(map(re.escape, parts))))
-        else:
-            patterns.append(re.compile(re.escape(m["name"])))
-    return patterns
-
-
-def _parse(source: str) -> ast.Module | None:
-    """Parse a code cell, with IPython magics and shell escapes replaced by ``pass``."""
-    lines = [re.sub(r"^(\s*)[%!].*$", r"\1pass", line) for line in source.splitlines()]
-    try:
-        return ast.parse("\n".join(lines))
-    except SyntaxError:
-        return None
-
-
-def _solution_only_cells(cells: list[dict], kept_refs: set[str], solution_refs: set[str]) -> set[int]:
-    """Indices of code cells that glue only values quoted by solutions, and feed no later cell."""
-    drop: set[int] = set()
-    used_later: set[str] = set()
-    # Names glued literally, per cell: a reference to one of them is explained by that cell, even
-    # if another cell's f-string pattern (f"mae_{name}") could also produce it.
-    literal = {i: {m["name"] for m in _GLUE_CALL.finditer(_source(c)) if not m["f"]}
-               for i, c in enumerate(cells) if c["cell_type"] == "code"}
-    for i in reversed(range(len(cells))):
-        if cells[i]["cell_type"] != "code":
-            continue
-        source = _source(cells[i])
-        elsewhere = set().union(*(names for j, names in literal.items() if j != i))
-        kept = kept_refs - elsewhere
-        tree = _parse(source)
-        if tree is None:  # cannot tell what it uses: keep it, and assume it uses every word
-            used_later |= set(re.findall(r"[A-Za-z_]\w*", source))
-            continue
-        patterns = _glued_patterns(source)
-        defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        defined |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
-                    if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-        if (patterns
-                and not any(p.fullmatch(r) for p in patterns for r in kept)
-                and any(p.fullmatch(r) for p in patterns for r in solution_refs)
-                and not defined & used_later):
-            drop.add(i)
-            continue
-        used_later |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return drop
-
-
-def count_directives(text: str, name: str) -> int:
-    """How many ``{name}`` directive blocks ``text`` opens."""
-    return sum(1 for line in text.splitlines() if (m := _OPEN.match(line)) and m["name"] == name)
-
-
-STUDENT_README = """\
-# Data Programming, Hands-On: student notebooks
-
-One notebook per chapter. The exercises are here; their solutions are not (they are on the
-book's site, behind "Show solution" buttons). No cell has been run yet: run each one yourself,
-from top to bottom.
-
-The book's helper package is in `dp_helpers/`, next to the notebooks, so `import dp_helpers`
-works when Jupyter is started in this folder. The other packages are those listed in
-`requirements.txt`:
-
-    python3 -m venv .venv
-    .venv/bin/python -m pip install -r requirements.txt
-    .venv/bin/jupyter lab
-
-(Offline, from a folder of wheels: `pip install --no-index --find-links WHEELS -r requirements.txt`.
-On Windows use `.venv\\Scripts\\` instead of `.venv/bin/`.)
-
-Made by `python3 tasks.py student` from the book's repository.
-"""
-
-
-def make_student_edition(root: Path, out: Path) -> list[tuple[str, int, int]]:
-    """Write the student edition of ``root``'s notebooks into ``out`` (replacing an earlier one).
-
-    Returns (notebook name, solutions removed, exercises kept) for each notebook.
+    Raises
+    ------
+    ValueError
+        If a ``scaffold-todo`` cell has no marker line (the message names the cell).
     """
-    if out.exists():
-        if not (out / MARKER).exists() and any(out.iterdir()):
-            raise FileExistsError(f"{out} exists and is not a student edition; not overwriting it")
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    (out / MARKER).write_text("Generated by `python3 tasks.py student`; rebuilt on every run.\n")
+    nb = nbformat.from_dict(nb)
+    for index, cell in enumerate(nb.cells):
+        if "scaffold-todo" not in cell.metadata.get("tags", []):
+            continue
+        out, hole, blanks = [], None, 0
+        for line in cell.source.splitlines():
+            depth = len(line) - len(line.lstrip())
+            if hole is not None and (not line.strip() or depth >= hole):
+                blanks = 0 if line.strip() else blanks + 1  # blank lines that end the hole stay
+                continue
+            out += [""] * blanks + [line]
+            blanks, hole = 0, depth if line.strip() == HOLE else None
+            if hole is not None:
+                out.append(" " * depth + 'raise NotImplementedError("TODO: your code here")')
+        if HOLE not in cell.source:
+            raise ValueError(f"cell {index} is tagged scaffold-todo but has no line {HOLE!r}; it starts {cell.source[:80]!r}")
+        cell.source = "\n".join(out)
+    return nb
+
+
+def make_student_edition(root: Path, out: Path, scaffolds_only: bool = False) -> list[tuple[str, int, int]]:
+    """Write the student edition of ``root``'s chapters into ``out`` and the scaffolds into ``out/scaffolds``.
+
+    ``out`` (or only ``out/scaffolds``) is replaced; a folder this function did not make raises
+    FileExistsError. Returns (notebook, exercises, scaffold-todo cells) for each chapter.
+    """
+    book = Book(root / "book" / "references.bib")
+    for page in sorted((root / "book").glob("*.md")):
+        titles = [line[2:] for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("# ")]
+        book.labels[f"doc:{page.stem}"] = ((titles or [page.stem])[0], "")
+    chapters = {p: nbformat.read(p, as_version=4) for p in sorted((root / "notebooks").glob("*.ipynb"))}
+    for path, nb in chapters.items():  # the first pass registers every label, so forward references resolve
+        student_notebook(nb, book, path.name)
+    folders = [out / "scaffolds"] if scaffolds_only else [out, out / "scaffolds"]
+    for folder in folders:
+        if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
+            raise FileExistsError(f"{folder} exists and is not a student edition; not overwriting it")
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(root / "dp_helpers", folder / "dp_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+        (folder / MARKER).write_text("Made by `python3 tasks.py student`; replaced on every run.\n")
+    if not scaffolds_only:
+        (out / "README.md").write_text(README, encoding="utf-8")
+        shutil.copy2(root / "requirements-participant.txt", out / "requirements.txt")
+        (out / "benchmarks").mkdir()  # the scaling chapter plots the committed benchmark table
+        shutil.copy2(root / "benchmarks" / "scale.md", out / "benchmarks" / "scale.md")
     summary = []
-    for path in sorted((root / "notebooks").glob("*.ipynb")):
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        student, removed = student_notebook(nb)
-        text = json.dumps(student, indent=1, ensure_ascii=False) + "\n"
-        (out / path.name).write_text(text, encoding="utf-8")
-        exercises = sum(count_directives(_source(c), "exercise") + count_directives(_source(c), "exercise-start")
-                        for c in student["cells"] if c["cell_type"] == "markdown")
-        summary.append((path.name, removed, exercises))
-    shutil.copytree(root / "dp_helpers", out / "dp_helpers",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy2(root / "requirements.txt", out / "requirements.txt")
-    # The scaling chapter plots the committed benchmark table; ship it beside the notebooks.
-    (out / "benchmarks").mkdir(exist_ok=True)
-    shutil.copy2(root / "benchmarks" / "scale.md", out / "benchmarks" / "scale.md")
-    (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
+    for path, nb in chapters.items():
+        student = student_notebook(nb, book, path.name)
+        todos = sum("scaffold-todo" in c.metadata.get("tags", []) for c in student.cells)
+        summary.append((path.name, book.counts["Exercise"], todos))
+        if not scaffolds_only:
+            nbformat.write(student, out / path.name)
+        if todos:
+            nbformat.write(scaffold_notebook(student), out / "scaffolds" / path.name)
     return summary
