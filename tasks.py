@@ -277,19 +277,18 @@ def single_page(singlehtml: Path) -> Path:
 
 
 def pdf(args: list[str]) -> int:
-    """Build the book as one HTML page and print it to dist/book.pdf with headless Chromium."""
-    from booktools.browser import CDPError, ChromiumUnavailable, print_site_to_pdf
+    """Build the book as one HTML page and print it to dist/book.pdf with headless Chromium.
 
+    The printing runs in .venv's Python (``booktools.browser`` drives Chromium through Playwright).
+    """
     ensure_venv()
     code = run(*book_command("singlehtml", *args))
     if code:
         return code
     DIST.mkdir(exist_ok=True)
-    try:
-        print_site_to_pdf(single_page(BUILD / "singlehtml"), PDF)
-    except (ChromiumUnavailable, CDPError) as err:
-        print(f"Printing the PDF failed: {err}", file=sys.stderr)
-        return 1
+    code = run(venv_exe("python"), "-m", "booktools.browser", single_page(BUILD / "singlehtml"), PDF)
+    if code:
+        return code
     print(f"\nThe book is at {PDF} ({PDF.stat().st_size / 1e6:.1f} MB)")
     return 0
 

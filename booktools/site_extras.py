@@ -10,12 +10,32 @@
    ``singlehtml`` builder by name, and Sphinx then ignores every handler registered for plain
    ``html`` there, so sphinx-design's tabs fail with "unknown node type: sd_tab_input" in the
    build behind ``python3 tasks.py pdf``. The ``html`` handlers are copied over.
+4. **Display equations that fit the printed column.** Print cannot scroll, so ``book.css``
+   scales a display equation wider than the column down to fit it. CSS cannot measure the
+   equation, so a script records each one's width (in em, from MathJax) as ``--math-em``, and its
+   MathJax font size as ``--math-size``.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+
+FIT_MATH_JS = """
+window.addEventListener("load", async () => {
+  const mj = window.MathJax;
+  if (!(mj && mj.startup && mj.startup.promise)) return;
+  await mj.startup.promise;
+  const doc = mj.startup.document;
+  for (const item of doc.math) {
+    if (!item.display || !item.typesetRoot) continue;
+    const box = item.typesetRoot;
+    box.style.setProperty("--math-em", mj.startup.output.getBBox(item, doc).w.toFixed(3));
+    box.style.setProperty("--math-size", box.style.fontSize || "100%");
+  }
+});
+"""
 
 
 def _md_twin(app, pagename: str) -> Path | None:
@@ -72,6 +92,7 @@ def share_html_handlers(app) -> None:
 
 def setup(app):
     app.connect("builder-inited", share_html_handlers)
+    app.add_js_file(None, body=FIT_MATH_JS)
     # After sphinx-book-theme (priority 501) has built the header buttons.
     app.connect("html-page-context", add_md_download, priority=600)
     app.connect("html-page-context", drop_duplicate_scripts, priority=600)

@@ -3,8 +3,9 @@
 The module builds the book exactly as ``python3 tasks.py build`` does (``-n -W --keep-going``:
 any warning fails), but into a temporary folder, serves it on a loopback port and opens every
 page in Debian's headless Chromium with host-name resolution switched off, as on a machine
-without a network. Over the DevTools protocol it records every request and console message,
-and then asks each page what it shows: images, math, links.
+without a network. Through Playwright (``booktools.browser``) it records every request and
+console message, and then asks each page what it shows: images, math, links. The whole-book PDF
+is checked in print layout: nothing wider than the text column, every chapter in it.
 
 Chromium (and poppler-utils, for the PDF text) are Debian packages; when they are missing and
 the tests run as root (as in CI), the fixtures install them with apt-get. Otherwise the tests
@@ -16,7 +17,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -106,7 +106,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def served(site: Path, chromium: str):
     """(base URL, browser) with the site served on loopback and an offline Chromium."""
-    with browser.serve(site) as base, browser.Chromium(chromium) as chrome:
+    with browser.serve(site) as base, browser.launch(chromium) as chrome:
         yield base, chrome
 
 
@@ -134,17 +134,15 @@ def audits(site: Path, served) -> dict[str, dict]:
     empty = {"images": [], "mathElements": 0, "typeset": 0, "untypeset": [], "mathErrors": [],
              "rawDelimiters": [], "links": [], "equationRefs": [], "figureNumbers": []}
     for path in site_pages(site):
-        page = chrome.new_page()
+        tab = browser.Tab(chrome)
         audit, problems = dict(empty), []
         try:
-            page.goto(base + path)
-            audit.update(page.evaluate(AUDIT_JS))
-            page.wait_network_idle()
-        except browser.CDPError as err:  # reported with the page's other console errors
+            tab.goto(base + path)
+            audit.update(tab.page.evaluate(AUDIT_JS))  # awaits every image
+        except browser.BrowserError as err:  # reported with the page's other console errors
             problems.append(f"the page did not finish loading: {err}")
-        audit.update(requests=page.requested_urls(), console=problems + page.console_errors(),
-                     failed=page.failed_requests())
-        page.close()
+        audit.update(requests=list(tab.requests), console=problems + tab.console, failed=list(tab.failed))
+        tab.close()
         results[path] = audit
     return results
 
@@ -248,16 +246,17 @@ def test_equation_and_figure_references_are_numbered(audits):
 
 def test_search_finds_a_glossary_term(served):
     base, chrome = served
-    page = chrome.new_page()
+    tab = browser.Tab(chrome)
     try:
-        page.goto(base + "search.html?q=conditional+independence")
-        deadline = time.monotonic() + 30
-        hits: list[str] = []
-        while time.monotonic() < deadline and not hits:
-            hits = page.evaluate("[...document.querySelectorAll('#search-results li a')].map(a => a.href)")
-            time.sleep(0.2)
+        tab.goto(base + "search.html?q=conditional+independence")
+        results = "[...document.querySelectorAll('#search-results li a')].map(a => a.href)"
+        try:
+            tab.page.wait_for_function(f"{results}.length > 0", timeout=30_000)
+        except browser.BrowserError:
+            pass  # reported below as no hits
+        hits = tab.page.evaluate(results)
     finally:
-        page.close()
+        tab.close()
     assert any("glossary" in h for h in hits), f"search found {hits}"
 
 
@@ -316,19 +315,81 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).replace("- ", "-").lower()
 
 
-def test_pdf_holds_every_chapter(tmp_path_factory, chromium):
+# Runs on the single-page book in print layout: every display equation, table and code block
+# must fit the text column, since print cannot scroll (an overflowing box is cut at its edge).
+FIT_JS = r"""
+() => {
+  const column = document.querySelector("article.bd-article") || document.querySelector("main");
+  const col = column.getBoundingClientRect();
+  const right = Math.min(col.right, document.documentElement.clientWidth) + 1;
+  const checked = {math: 0, table: 0, code: 0}, tooWide = [];
+  for (const [kind, selector] of [["math", "mjx-container[display]"], ["table", "table"], ["code", "pre"]]) {
+    for (const el of document.querySelectorAll(selector)) {
+      if (!el.getClientRects().length) continue;  // not printed
+      checked[kind]++;
+      const box = el.getBoundingClientRect();
+      if (el.scrollWidth > el.clientWidth + 1 || box.left < col.left - 1 || box.right > right) {
+        const where = el.closest("[id]");
+        tooWide.push(`${kind} in #${where ? where.id : "?"}: ${Math.round(box.width)} px wide, content ` +
+                     `${el.scrollWidth} px in ${el.clientWidth} px: ${el.textContent.trim().slice(0, 70)}`);
+      }
+    }
+  }
+  return {checked, tooWide, column: col.width};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory, chromium) -> dict:
+    """The whole-book PDF as ``python3 tasks.py pdf`` prints it: its text, and FIT_JS's report
+    on the page laid out for print (print media, the width of the sheet's text column)."""
     try:
         pdftotext = browser.ensure_debian_package("pdftotext", "poppler-utils")
     except browser.ChromiumUnavailable as err:
         pytest.skip(str(err))
     out = tmp_path_factory.mktemp("pdf")
     single = _build("singlehtml", out)
-    pdf = browser.print_site_to_pdf(tasks.single_page(single), out / "book.pdf")
+    result = {}
+
+    def check_print_layout(tab: browser.Tab) -> None:
+        tab.page.emulate_media(media="print")
+        result["fit"] = tab.page.evaluate(FIT_JS)
+
+    pdf = browser.print_site_to_pdf(tasks.single_page(single), out / "book.pdf", check_print_layout)
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    result["text"] = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True,
+                                    check=True).stdout
+    return result
+
+
+def test_pdf_holds_every_chapter(printed):
+    text = printed["text"]
     flat = _normalise(text)
     missing = [t for t in map(_title, _toc_files()) if _normalise(t) not in flat]
     assert not missing, f"chapters missing from the PDF: {missing}"
     pages = text.count("\f")
     assert pages >= 2 * len(_toc_files()), f"only {pages} pages for {len(_toc_files())} chapters"
+
+
+def test_printed_equations_tables_and_code_fit_the_column(printed):
+    fit = printed["fit"]
+    assert fit["checked"]["math"] > 10 and fit["checked"]["table"] > 0 and fit["checked"]["code"] > 0, \
+        f"found too little to check in the print layout: {fit['checked']}"
+    assert fit["column"] <= browser.PRINT_WIDTH, f"the text column is {fit['column']} px, wider than the sheet"
+    assert not fit["tooWide"], (f"{len(fit['tooWide'])} boxes are wider than the "
+                                f"{fit['column']:.0f} px text column in print, so the PDF cuts them off:\n  "
+                                + "\n  ".join(fit["tooWide"][:20]))
+
+
+def test_pdf_prints_the_wide_equation_2_1_whole(printed):
+    # Eq. 2.1 (eq-generative in chapter 2) is wider than the printed column; clipped, the PDF
+    # kept only "if λj =" of each case. Its three cases must all be in the text.
+    source = "".join(c.source for c in nbformat.read(ROOT / "notebooks/02_label_model.ipynb", 4).cells)
+    equation = re.search(r"\$\$([^$]*)\$\$ \(eq-generative\)", source)
+    assert equation, "chapter 2 has no display equation labelled eq-generative any more: update this test"
+    cases = re.findall(r"\\text\{if \} \\lambda_j = (-?\w+)", equation[1])
+    assert len(cases) == 3, f"eq-generative no longer has the three cases this test expects: {cases}"
+    flat = re.sub(r"\s+", "", unicodedata.normalize("NFKC", printed["text"]))
+    missing = [f"if λj = {c}" for c in cases if f"ifλj={c.replace('-', '−')}" not in flat]
+    assert not missing, f"Eq. 2.1 is cut off in the PDF: its cases {missing} are not in the PDF's text"
