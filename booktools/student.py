@@ -11,40 +11,28 @@ from pathlib import Path
 
 import nbformat
 from markdown_it import MarkdownIt
-from mdit_py_plugins.colon_fence import colon_fence_plugin
-from mdit_py_plugins.deflist import deflist_plugin
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.myst_blocks import myst_block_plugin
-from mdit_py_plugins.myst_role import myst_role_plugin
+from mdit_py_plugins import colon_fence, deflist, dollarmath, myst_blocks, myst_role
 from nbconvert.preprocessors import ClearMetadataPreprocessor, ClearOutputPreprocessor, TagRemovePreprocessor
 
-MD = (MarkdownIt("commonmark").use(myst_role_plugin).use(myst_block_plugin).use(colon_fence_plugin)
-      .use(dollarmath_plugin, allow_labels=True).use(deflist_plugin).enable("table"))
+MD = (MarkdownIt("commonmark").use(myst_role.myst_role_plugin).use(myst_blocks.myst_block_plugin).enable("table")
+      .use(colon_fence.colon_fence_plugin).use(dollarmath.dollarmath_plugin, allow_labels=True).use(deflist.deflist_plugin))
 ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error", "seealso"}
 HOLE = "# --- your code below ---"
 MARKER = ".student-edition"
 README = """\
 # Data Programming, Hands-On: student notebooks
 
-One notebook per chapter, with the exercises but not their solutions (those are on the book's site),
-and no cell run yet. `scaffolds/` holds the workshop's hands-on notebooks: fill in each cell that
-raises `NotImplementedError("TODO ...")`, then run the check after it. `import dp_helpers` works
-when Jupyter starts in this folder (a copy is here); install the rest, online or from a folder of wheels:
-
-    python3 -m venv .venv
-    .venv/bin/python -m pip install -r requirements.txt   # offline: --no-index --find-links WHEELS
-    .venv/bin/jupyter lab
-
-(On Windows use `.venv\\Scripts\\` instead of `.venv/bin/`.) Made by `python3 tasks.py student`.
+One notebook per chapter, with the exercises but not their solutions (they are on the book's site),
+no cell run yet. In `scaffolds/`, the workshop's notebooks, fill in each cell that raises
+`NotImplementedError("TODO ...")`, then run the check after it. A copy of `dp_helpers` is beside the
+notebooks; install the rest with `python3 -m venv .venv` and `.venv/bin/python -m pip install -r
+requirements.txt` (offline: add `--no-index --find-links WHEELS`), then run `.venv/bin/jupyter lab`.
 """
 
 
 class Book:
-    """The register the roles refer to: labels (numbered per chapter), titles and ``references.bib``.
-
-    Rendering a chapter registers its labels, so render every chapter once before the real pass
-    for references to later labels to resolve (:func:`make_student_edition` does).
-    """
+    """What roles refer to: labels (numbered per chapter, registered as chapters are rendered; render
+    them all twice for forward references), page titles (``doc:stem``) and ``references.bib``."""
 
     def __init__(self, bib: Path | None = None):
         from pybtex.database import parse_file
@@ -130,10 +118,6 @@ def render_markdown(text: str, book: Book | None = None) -> str:
     book : Book, optional
         What the roles refer to; a new, empty register by default.
 
-    Returns
-    -------
-    str
-
     Examples
     --------
     >>> render_markdown("A {term}`vote <labeling function>`.\\n\\n:::{solution}\\nSecret.\\n:::\\n")
@@ -169,24 +153,18 @@ def render_markdown(text: str, book: Book | None = None) -> str:
 
 
 def student_notebook(nb: nbformat.NotebookNode, book: Book | None = None, name: str = "") -> nbformat.NotebookNode:
-    """The student edition of one chapter, as a new notebook.
+    """The student edition of chapter ``nb`` (not changed), as a new notebook.
 
-    Cells tagged ``solution`` or ``site-only`` go; markdown goes through :func:`render_markdown`
-    (cells left empty go too); a figure cell (``mystnb.figure`` metadata) is followed by its caption;
-    outputs and all metadata but tags (Jupytext pairing, ``jupyter.source_hidden``) are cleared.
+    Cells tagged ``solution`` or ``site-only`` go, markdown goes through :func:`render_markdown`,
+    a figure cell is followed by its ``mystnb.figure`` caption, and outputs and all metadata but
+    tags (Jupytext pairing, ``jupyter.source_hidden``) are cleared.
 
     Parameters
     ----------
     nb : nbformat.NotebookNode
-        An nbformat-4 chapter; it is not changed.
     book : Book, optional
-        What the roles refer to (see :class:`Book`).
     name : str, optional
-        The file name, whose numeric prefix numbers the equations, figures and exercises.
-
-    Returns
-    -------
-    nbformat.NotebookNode
+        The file name, whose numeric prefix numbers equations, figures and exercises.
     """
     book = book if book is not None else Book()
     book.start(name)
