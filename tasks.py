@@ -187,7 +187,7 @@ def student(args: list[str], scaffolds_only: bool = False) -> int:
     from booktools.student import make_student_edition
 
     for name, exercises, todos in make_student_edition(ROOT, STUDENT, scaffolds_only=scaffolds_only):
-        scaffold = f", scaffold with {todos} cells to write" if todos else ""
+        scaffold = f", scaffold with {todos} cell{'s' * (todos > 1)} to write" if todos else ""
         print(f"{name}: {exercises} exercises kept{scaffold}")
     print(f"\nWritten to {STUDENT / 'scaffolds' if scaffolds_only else STUDENT}")
     return 0
