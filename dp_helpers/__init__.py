@@ -16,16 +16,21 @@ from .end_model import (
     train,
 )
 from .label_model import (
+    ConvergenceWarning,
     LabelModel,
+    NotFittedError,
+    OneClassLFWarning,
     TFFit,
     accuracy,
     check_identifiable,
     fit_signed_accuracies_closed_form,
     fit_signed_accuracies_tf,
+    lf_components,
     log_odds,
     majority_vote,
     posterior,
     resolve_sign,
+    resolve_signs,
 )
 from .labeling import LabelingFunction, apply_lfs, labeling_function, lf_summary
 from .overlaps import OverlapStats, overlap_matrix, overlap_stats

@@ -6,6 +6,7 @@ bad label matrix sees the cause instead of a NaN three steps later.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -128,10 +129,12 @@ def check_accuracies(p: Any, *, m: int | None = None, name: str = "accuracies") 
 
 
 def check_probability(value: Any, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from None
+    """Return ``value`` as a float strictly between 0 and 1; strings and booleans are refused
+    (``'0.5'`` is text, not a probability)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)) \
+            or isinstance(value, np.complexfloating):
+        raise TypeError(f"{name} must be a real number strictly between 0 and 1; got {value!r}")
+    value = float(value)
     if not 0 < value < 1:
         raise ValueError(f"{name} is {value:g}; it must lie strictly between 0 and 1")
     return value

@@ -25,9 +25,13 @@ def original():
     return dp.make_original_tutorial_data()
 
 
+# The original tutorial's fit: 5000 plain gradient steps of size 5e-4 from q ~ Normal(0.5, 0.15).
+ORIGINAL_SCHEDULE = dict(method="tensorflow", init="random", learning_rate=5e-4, steps=5000, tol=0)
+
+
 @pytest.fixture(scope="session")
 def original_tf_model(original):
-    return dp.LabelModel(method="tensorflow").fit(original.L)
+    return dp.LabelModel(**ORIGINAL_SCHEDULE).fit(original.L)
 
 
 def random_label_matrix(rng, n, m, coverage=0.3):

@@ -88,7 +88,7 @@ def test_class_prior_outside_unit_interval(prior):
 
 def test_predict_before_fit_and_with_wrong_width():
     model = dp.LabelModel(method="closed_form")
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(ValueError, match="not fitted yet"):  # dp.NotFittedError, like scikit-learn's
         model.predict_proba(GOOD)
     model.fit(GOOD)
     with pytest.raises(ValueError, match="L has 4 LFs .* fit with 3"):
