@@ -113,11 +113,17 @@ def column_vote_counts(L: Any) -> np.ndarray:
     return np.count_nonzero(L, axis=0)
 
 
-def check_accuracies(p: Any, *, m: int | None = None, name: str = "accuracies") -> np.ndarray:
-    """Return accuracies as float64 (m,), each strictly between 0 and 1."""
+def check_accuracies(p: Any, *, m: int | None = None, name: str = "accuracies", closed: bool = False) -> np.ndarray:
+    """Return accuracies as float64 (m,), each strictly between 0 and 1 (in [0, 1] if ``closed``)."""
     p = _as_float_vector(p, name)
     if m is not None and p.shape[0] != m:
         raise ValueError(f"{name} has {p.shape[0]} entries but L has {m} LFs (columns); they must match")
+    if closed:
+        bad = np.flatnonzero((p < 0) | (p > 1))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(f"{name}[{j}] is {p[j]:g}; accuracies are probabilities in [0, 1]")
+        return p
     bad = np.flatnonzero((p <= 0) | (p >= 1))
     if bad.size:
         j = int(bad[0])
@@ -126,6 +132,50 @@ def check_accuracies(p: Any, *, m: int | None = None, name: str = "accuracies") 
             "(at 0 or 1 the log-odds weight is infinite: clip them, e.g. np.clip(p, 0.01, 0.99))"
         )
     return p
+
+
+def check_signed_accuracies(q: Any, *, m: int | None = None, name: str = "q", slack: float = 0.1) -> np.ndarray:
+    """Return signed accuracies ``q = 2 p - 1`` as float64 (m,), finite and within [-1, 1] up to
+    ``slack`` (a fitted q may overshoot 1 a little; callers clip it)."""
+    q = _as_float_vector(q, name)
+    if m is not None and q.shape[0] != m:
+        raise ValueError(f"{name} has {q.shape[0]} entries but there are {m} LFs; they must match")
+    bad = np.flatnonzero(np.abs(q) > 1 + slack)
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"{name}[{j}] is {q[j]:g}; signed accuracies q = 2 p - 1 lie in [-1, 1] "
+            "(accuracies p? convert with 2 * p - 1; log-odds weights are not accuracies)"
+        )
+    return q
+
+
+def check_overlap_matrix(Z: Any, *, m: int | None = None, name: str = "Z") -> np.ndarray:
+    """Return an overlap matrix as float64 (m, m), after checking that it is one: square,
+    symmetric, entries in [-1, 1] or NaN (never overlapping)."""
+    try:
+        Z = np.asarray(Z, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a square matrix of numbers") from None
+    if Z.ndim != 2 or Z.shape[0] != Z.shape[1]:
+        raise ValueError(f"{name} must be square (m x m); got shape {Z.shape}")
+    if m is not None and Z.shape[0] != m:
+        raise ValueError(f"{name} is {Z.shape[0]} x {Z.shape[0]} but there are {m} LFs; they must match")
+    finite = np.isfinite(Z)
+    if (np.isinf(Z)).any():
+        i, j = np.argwhere(np.isinf(Z))[0]
+        raise ValueError(f"{name}[{i}, {j}] is {Z[i, j]}; overlap rates are in [-1, 1] (NaN: never overlap)")
+    outside = finite & (np.abs(Z) > 1 + 1e-9)
+    if outside.any():
+        i, j = np.argwhere(outside)[0]
+        raise ValueError(
+            f"{name}[{i}, {j}] is {Z[i, j]:g}; an overlap rate (agreements - disagreements) / overlaps lies in [-1, 1]"
+        )
+    asymmetric = ~((Z == Z.T) | (np.isnan(Z) & np.isnan(Z.T)) | np.isclose(Z, Z.T, rtol=0, atol=1e-9))
+    if asymmetric.any():
+        i, j = np.argwhere(asymmetric)[0]
+        raise ValueError(f"{name} must be symmetric, but {name}[{i}, {j}] = {Z[i, j]:g} and {name}[{j}, {i}] = {Z[j, i]:g}")
+    return Z
 
 
 def check_probability(value: Any, name: str) -> float:

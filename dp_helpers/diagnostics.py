@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import check_label_matrix, column_vote_counts
+from ._validation import check_accuracies, check_label_matrix, check_overlap_matrix, check_signed_accuracies, column_vote_counts
 from .overlaps import OverlapStats, overlap_stats
 
 
@@ -28,10 +28,8 @@ def overlap_residuals(Z: np.ndarray, q: Any) -> np.ndarray:
     >>> overlap_residuals(Z, [0.3, 0.3, 0.3]).round(2)[0].tolist()
     [nan, 0.81, 0.01]
     """
-    Z = np.asarray(Z, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64).ravel()
-    if Z.ndim != 2 or Z.shape != (q.size, q.size):
-        raise ValueError(f"Z must be square with one row per LF in q ({q.size}); got shape {Z.shape}")
+    q = check_signed_accuracies(q)
+    Z = check_overlap_matrix(Z, m=q.size)
     residuals = Z - np.outer(q, q)
     np.fill_diagonal(residuals, np.nan)
     return residuals
@@ -50,7 +48,9 @@ def correlated_pairs(
     ----------
     L : array-like, scipy.sparse matrix, or OverlapStats
     q : array-like of shape (m,)
-        Fitted signed accuracies (``LabelModel.signed_accuracies_``).
+        Fitted signed accuracies (``LabelModel.signed_accuracies_``), finite, in [-1, 1]; a fit
+        that overshoots a little (up to 1.1 in absolute value) is clipped to [-1, 1] first, and
+        ``expected`` and ``residual`` both use the clipped ``q``.
     threshold : float
         How many standard errors count as suspicious.
     names : sequence of m str, optional
@@ -62,9 +62,17 @@ def correlated_pairs(
         ``z``; sorted by ``z``, largest first.
     """
     stats = L if isinstance(L, OverlapStats) else overlap_stats(L)
+    q = check_signed_accuracies(q, m=stats.m)
+    threshold = _check_threshold(threshold)
+    if isinstance(names, str):
+        raise TypeError("names must be a list of m LF names, not a single str")
+    names = list(names) if names is not None else [f"LF {k}" for k in range(stats.m)]
+    if len(names) != stats.m:
+        raise ValueError(f"names has {len(names)} entries but there are {stats.m} LFs; give one name per LF")
     Z = stats.overlap_matrix()
+    # Clip first, so that residual = Z - expected holds in every row of the table.
+    q = np.clip(q, -1, 1)
     R = overlap_residuals(Z, q)
-    q = np.clip(np.asarray(q, dtype=np.float64).ravel(), -1, 1)
     expected = np.outer(q, q)
     with np.errstate(invalid="ignore", divide="ignore"):
         # An unclipped fit can put |q| at or past 1, where the variance 1 - (q_i q_j)^2 vanishes;
@@ -73,7 +81,6 @@ def correlated_pairs(
         z = R / np.sqrt(variance)
     i, j = np.triu_indices(stats.m, 1)
     keep = np.abs(np.nan_to_num(z[i, j])) > threshold
-    names = list(names) if names is not None else [f"LF {k}" for k in range(stats.m)]
     table = pd.DataFrame(
         {
             "lf_i": [names[k] for k in i[keep]],
@@ -86,6 +93,13 @@ def correlated_pairs(
         }
     )
     return table.sort_values("z", ascending=False, ignore_index=True)
+
+
+def _check_threshold(threshold: Any) -> float:
+    if isinstance(threshold, (str, bytes, bool)) or not isinstance(threshold, (int, float, np.number)) \
+            or not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number of standard errors (negative: every pair); got {threshold!r}")
+    return float(threshold)
 
 
 def estimate_class_prior(L: Any, accuracies: Any, clip: tuple[float, float] = (0.01, 0.99)) -> float:
@@ -104,9 +118,11 @@ def estimate_class_prior(L: Any, accuracies: Any, clip: tuple[float, float] = (0
     0.8
     """
     L = check_label_matrix(L)
-    q = 2 * np.asarray(accuracies, dtype=np.float64).ravel() - 1
-    if q.size != L.shape[1]:
-        raise ValueError(f"accuracies has {q.size} entries but L has {L.shape[1]} LFs (columns)")
+    q = 2 * check_accuracies(accuracies, m=L.shape[1], closed=True) - 1
+    if isinstance(clip, (str, bytes)) or not hasattr(clip, "__len__") or len(clip) != 2 \
+            or not all(isinstance(c, (int, float, np.number)) and not isinstance(c, bool) for c in clip) \
+            or not 0 <= clip[0] < clip[1] <= 1:
+        raise ValueError(f"clip must be (low, high) with 0 <= low < high <= 1; got {clip!r}")
     counts = column_vote_counts(L).astype(np.float64)
     sums = np.asarray(L.sum(axis=0, dtype=np.int64), dtype=np.float64).ravel()
     denominator = np.sum(counts * q**2)

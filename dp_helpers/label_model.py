@@ -25,6 +25,7 @@ from ._validation import (
     check_binary_labels,
     check_label_matrix,
     check_lfs_vote,
+    check_overlap_matrix,
     check_probability,
     is_sparse,
 )
@@ -301,7 +302,7 @@ def fit_signed_accuracies_closed_form(Z: np.ndarray, anchor: int | None = None) 
     >>> fit_signed_accuracies_closed_form(Z).round(6).tolist()
     [0.8, 0.4, 0.2, 0.6]
     """
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = check_overlap_matrix(Z)
     q = np.zeros(Z.shape[0])
     for group in lf_components(Z):
         if group.size == 1:
@@ -415,7 +416,7 @@ def fit_signed_accuracies_tf(
     steps = _check_positive_int(steps, "steps")
     tol = _check_real(tol, "tol", low=0.0)
     random_state = _check_int(random_state, "random_state")
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = check_overlap_matrix(Z)
     target, mask = _masked_target(Z)
     if init is None:
         q0 = np.random.default_rng(random_state).normal(init_mean, init_std, size=(Z.shape[0], 1))

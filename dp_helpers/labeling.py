@@ -12,27 +12,75 @@ import scipy.sparse as sp
 from ._validation import check_binary_labels, check_label_matrix, is_sparse
 
 
+class LabelingFunctionError(RuntimeError):
+    """An LF raised on a record. ``lf`` is its name, ``record`` the record's index label (or its
+    position, for records that are not rows of a DataFrame)."""
+
+    def __init__(self, lf: str, record: Any, cause: BaseException):
+        self.lf, self.record, self.cause = lf, record, cause
+        super().__init__(
+            f"LF {lf!r} failed on record {record!r}: {type(cause).__name__}: {cause} "
+            "(on_error='skip' makes it abstain there and collects the failures)"
+        )
+
+    def __reduce__(self):  # rebuilt from its parts when a worker sends it to the client
+        return type(self), (self.lf, self.record, self.cause)
+
+
+def callable_name(f: Callable, name: str | None = None, kind: str = "labeling function") -> str:
+    """The name an LF goes by: ``name`` if given, else the function's ``__name__``; a
+    ``functools.partial`` is named after its function and arguments, ``kw(word='refund')``."""
+    if name is not None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str; got {name!r}")
+        return name
+    if isinstance(f, functools.partial):
+        args = [repr(a) for a in f.args] + [f"{k}={v!r}" for k, v in f.keywords.items()]
+        return f"{callable_name(f.func, kind=kind)}({', '.join(args)})"
+    found = getattr(f, "name", None) or getattr(f, "__name__", None)
+    if not isinstance(found, str):
+        raise TypeError(f"this {kind} ({f!r}) has no __name__; give it one: name=...")
+    return found
+
+
 class LabelingFunction:
     """A named function from one record to a vote: +1, -1, or 0 to abstain.
 
-    Calling it checks the vote, so a typo such as ``return 2`` fails at the LF that made it.
+    Calling it checks the vote, so a typo such as ``return 2`` (or ``return x > 3``, a bool)
+    fails at the LF that made it.
     """
 
     def __init__(self, f: Callable[[Any], int], name: str | None = None):
+        if not callable(f):
+            raise TypeError(f"a labeling function must be callable; got {type(f).__name__}")
+        name = callable_name(f, name)
+        if isinstance(f, LabelingFunction):  # re-wrapping (e.g. to rename): wrap the function itself
+            f = f.f
         self.f = f
-        self.name = name or f.__name__
-        functools.update_wrapper(self, f)
+        try:
+            functools.update_wrapper(self, f)
+        except AttributeError:  # e.g. a partial or a callable object
+            pass
+        self.name = name  # after update_wrapper, which copies the wrapped function's attributes
 
     def __call__(self, x: Any) -> int:
-        vote = self.f(x)
-        if vote not in (-1, 0, 1):
-            raise ValueError(
-                f"LF {self.name!r} returned {vote!r}; an LF must return -1, 0 (abstain) or +1"
-            )
-        return int(vote)
+        return check_vote(self.f(x), self.name)
 
     def __repr__(self) -> str:
         return f"LabelingFunction({self.name!r})"
+
+
+def check_vote(vote: Any, name: str, record: Any = None) -> int:
+    """``vote`` as an int -1, 0 or +1, or an error naming the LF (and the record)."""
+    where = f" for record {record!r}" if record is not None else ""
+    if isinstance(vote, (bool, np.bool_)):
+        raise TypeError(
+            f"LF {name!r} returned {vote!r}{where}; an LF returns a vote, not a condition: "
+            "e.g. `return 1 if condition else 0`"
+        )
+    if vote not in (-1, 0, 1) or isinstance(vote, (str, bytes)):
+        raise ValueError(f"LF {name!r} returned {vote!r}{where}; an LF must return -1, 0 (abstain) or +1")
+    return int(vote)
 
 
 def labeling_function(f: Callable | None = None, *, name: str | None = None):
@@ -71,10 +119,15 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
 
     Raises
     ------
+    TypeError
+        If ``lfs`` is a single LF (not in a list) or holds something not callable, ``data`` is a
+        Dask DataFrame (use ``dp.scale.apply_lfs``), or an LF returns a bool.
     ValueError
-        If there are no LFs, or an LF returns something other than -1, 0, +1.
-    RuntimeError
-        If an LF raises; the message names the LF and the record's position.
+        If there are no LFs, a DataFrame column cannot be an attribute name, or an LF returns
+        something other than -1, 0, +1.
+    LabelingFunctionError
+        A ``RuntimeError``: an LF raised; names the LF and the record (its index label in a
+        DataFrame, else its position).
 
     Examples
     --------
@@ -83,25 +136,32 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
     >>> apply_lfs(lfs, [3, -1, 1]).tolist()
     [[1, 0], [0, -1], [0, 0]]
     """
-    lfs = [lf if isinstance(lf, LabelingFunction) else LabelingFunction(lf) for lf in lfs]
-    if not lfs:
-        raise ValueError("apply_lfs needs at least one labeling function")
+    lfs = prepare_lfs(lfs)
+    if _is_dask_collection(data):
+        raise TypeError(
+            "data is a Dask DataFrame; apply_lfs works in memory. Use dp.scale.apply_lfs(records, lfs), "
+            "which labels it partition by partition"
+        )
     if isinstance(data, pd.DataFrame):
-        _check_column_names(data)
+        check_column_names(data)
         records = data.itertuples(index=False)
+        labels = data.index
     else:
+        if isinstance(data, (str, bytes)):
+            raise TypeError("data must be an iterable of records or a DataFrame, not a single str")
         records = data
+        labels = None
     rows, cols, votes = [], [], []
     n = 0
     for i, record in enumerate(records):
         n += 1
         for j, lf in enumerate(lfs):
+            label = _plain(labels[i]) if labels is not None else i
             try:
-                vote = lf(record)
-            except ValueError as err:
-                raise ValueError(f"{err} (record {i})") from None
+                raw = lf.f(record)
             except Exception as err:
-                raise RuntimeError(f"LF {lf.name!r} failed on record {i}: {type(err).__name__}: {err}") from err
+                raise LabelingFunctionError(lf.name, label, err) from err
+            vote = check_vote(raw, lf.name, label)
             if vote:
                 rows.append(i)
                 cols.append(j)
@@ -110,13 +170,46 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
     return L if sparse else L.toarray()
 
 
-def _check_column_names(df: pd.DataFrame) -> None:
-    """Rows reach LFs as named tuples, which silently rename columns that are not identifiers."""
-    bad = [c for c in df.columns if not (isinstance(c, str) and c.isidentifier()) or keyword.iskeyword(str(c))]
+def prepare_lfs(lfs: Any) -> list:
+    """A list of LFs, each wrapped as a :class:`LabelingFunction` unless it already is an LF; a
+    clear error for a single LF not in a list, an empty list or something that is not callable."""
+    if callable(lfs) or isinstance(lfs, (str, bytes)):
+        raise TypeError("lfs must be a list of labeling functions; wrap a single LF in a list: [lf]")
+    try:
+        lfs = list(lfs)
+    except TypeError:
+        raise TypeError(f"lfs must be a list of labeling functions; got {type(lfs).__name__}") from None
+    if not lfs:
+        raise ValueError("at least one labeling function is needed")
+    for j, lf in enumerate(lfs):
+        if not callable(lf):
+            raise TypeError(f"lfs[{j}] is a {type(lf).__name__} ({lf!r}), not a labeling function")
+    return [lf if hasattr(lf, "name") and hasattr(lf, "f") else LabelingFunction(lf) for lf in lfs]
+
+
+def _is_dask_collection(data: Any) -> bool:
+    return type(data).__module__.startswith(("dask.", "dask_expr")) or hasattr(data, "__dask_graph__")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_column_names(df: pd.DataFrame) -> None:
+    """Rows reach per-record LFs as named tuples, which silently rename columns that are not
+    identifiers, are keywords (``class``), start with an underscore (``_score``) or repeat:
+    ``x.class`` or ``x._score`` would then fail on every row. Refuse them up front."""
+    seen: set = set()
+    bad = []
+    for c in df.columns:
+        if not (isinstance(c, str) and c.isidentifier()) or keyword.iskeyword(str(c)) or str(c).startswith("_") or c in seen:
+            bad.append(c)
+        seen.add(c)
     if bad:
         raise ValueError(
-            f"columns {bad} are not Python identifiers, so an LF cannot read them as x.<name>; "
-            "rename them first, e.g. df.rename(columns=lambda c: c.replace(' ', '_'))"
+            f"columns {bad} cannot be read by an LF as x.<name>: records reach LFs as named tuples, which rename "
+            "columns that are not identifiers, are Python keywords, start with '_' or repeat. "
+            "Rename them first, e.g. df.rename(columns={'class': 'label', '_score': 'score'})"
         )
 
 
@@ -154,6 +247,8 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None) -> pd.
     votes_per_row = pos_per_row + neg_per_row
     overlapping = votes_per_row[rows] > 1
     conflicting = np.where(vals > 0, neg_per_row[rows] > 0, pos_per_row[rows] > 0)
+    if isinstance(names, str):
+        raise TypeError("names must be a list of m LF names, not a single str")
     index = list(names) if names is not None else [f"LF {j}" for j in range(m)]
     if len(index) != m:
         raise ValueError(f"names has {len(index)} entries but L has {m} LFs (columns)")

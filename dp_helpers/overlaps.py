@@ -44,6 +44,36 @@ class OverlapStats:
     counts: np.ndarray
     n: int
 
+    def __post_init__(self) -> None:
+        """Refuse statistics no label matrix can have, so a model is never fit to them."""
+        signed, counts = np.asarray(self.signed), np.asarray(self.counts)
+        if signed.ndim != 2 or signed.shape[0] != signed.shape[1] or counts.shape != signed.shape:
+            raise ValueError(f"signed and counts must be m x m of one shape; got {signed.shape} and {counts.shape}")
+        for what, matrix in (("signed", signed), ("counts", counts)):
+            if not np.issubdtype(matrix.dtype, np.integer):
+                raise TypeError(f"{what} must hold integer counts; got dtype {matrix.dtype}")
+            if not np.array_equal(matrix, matrix.T):
+                i, j = np.argwhere(matrix != matrix.T)[0]
+                raise ValueError(f"{what} must be symmetric; {what}[{i}, {j}] != {what}[{j}, {i}]")
+        n = self.n
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative int (number of points); got {n!r}")
+        votes = np.diag(counts)
+        checks = [
+            (counts < 0, "a count of overlaps is negative"),
+            (np.abs(signed) > counts, "|agreements - disagreements| exceeds the overlaps (|Z| > 1)"),
+            ((signed - counts) % 2 != 0, "agreements - disagreements and agreements + disagreements differ in parity"),
+            (counts > np.minimum.outer(votes, votes), "two LFs overlap on more points than one of them votes on"),
+        ]
+        for bad, why in checks:
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                raise ValueError(f"impossible overlap statistics at LFs ({i}, {j}): {why}")
+        if not np.array_equal(np.diag(signed), votes):
+            raise ValueError("impossible overlap statistics: the diagonal of signed must equal that of counts (v * v = 1)")
+        if votes.size and votes.max() > n:
+            raise ValueError(f"impossible overlap statistics: an LF votes {votes.max()} times on n = {n} points")
+
     @property
     def m(self) -> int:
         return self.signed.shape[0]

@@ -214,7 +214,7 @@ def test_skip_mode_without_failures_returns_an_empty_table(records):
         (lambda df: np.ones(len(df) - 1), ValueError, r"LF 'lf_bad' returned 3 votes for a partition of 4 records"),
         (lambda df: np.array([0, 1, 2, 0]), ValueError, r"LF 'lf_bad' returned 2 for record 'c'; votes must be -1, 0"),
         (lambda df: np.array([0, 1, np.nan, 0]), ValueError, r"returned nan for record 'c'.*not NaN"),
-        (lambda df: pd.Series([0, 1, None, 0], dtype="Int8"), ValueError, r"returned nan for record 'c'"),
+        (lambda df: pd.Series([0, 1, None, 0], dtype="Int8", index=df.index), ValueError, r"returned nan for record 'c'"),
         (lambda df: df["x"] > 0, TypeError, r"LF 'lf_bad' returned booleans; .*np.where"),
         (lambda df: df, TypeError, r"returned a DataFrame"),
         (lambda df: 1, ValueError, r"returned a single value \(1\)"),

@@ -1,8 +1,10 @@
 """Issue 12: every input gets a right result or a clear error, never a silent wrong answer."""
+import functools
 import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -220,3 +222,196 @@ def test_closed_form_with_1000_lfs_is_fast():
     elapsed = time.perf_counter() - start
     assert np.abs(fitted - q).mean() < 0.01
     assert elapsed < 2.0  # well under 0.3 s on an idle 2-core machine; generous for a shared one
+
+
+# --- labeling functions ----------------------------------------------------------------------
+
+def test_vectorized_lf_series_in_another_order_is_read_by_index():
+    from dp_helpers.scale import label_partition, vectorized_lf
+
+    df = pd.DataFrame({"x": [3, -1, 1, 4]}, index=["a", "b", "c", "d"])
+    shuffled = vectorized_lf(lambda d: pd.Series(np.where(d["x"] > 2, 1, -1), index=d.index).iloc[::-1], name="big")
+    assert label_partition(df, [shuffled]).L.toarray().ravel().tolist() == [1, -1, -1, 1]
+    other = vectorized_lf(lambda d: pd.Series(np.where(d["x"] > 2, 1, -1)), name="other_index")
+    with pytest.raises(ValueError, match="index is not the partition's"):
+        label_partition(df, [other])
+
+
+def test_an_lf_returning_a_bool_is_an_error():
+    from dp_helpers.scale import label_partition
+
+    lf = dp.labeling_function(lambda x: x > 2, name="condition")
+    with pytest.raises(TypeError, match=r"LF 'condition' returned True for record 0; an LF returns a vote, not a condition"):
+        dp.apply_lfs([lf], [3, 1])
+    with pytest.raises(TypeError, match="returned np.True_|returned True"):
+        dp.apply_lfs([dp.labeling_function(lambda x: np.bool_(x > 2), name="np_condition")], [3])
+    with pytest.raises(TypeError, match="not a condition"):
+        label_partition(pd.DataFrame({"x": [3]}), [dp.labeling_function(lambda r: r.x > 2, name="c")])
+
+
+@pytest.mark.parametrize("column", ["class", "_score", "mean radius", "1st"])
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_columns_that_named_tuples_rename_are_refused_up_front(column, on_error):
+    from dp_helpers.scale import label_partition
+
+    df = pd.DataFrame({column: [1, 2], "ok": [1, 2]})
+    lf = dp.labeling_function(lambda r: 1 if getattr(r, column) > 1 else 0, name="reads_column")
+    with pytest.raises(ValueError, match=r"cannot be read by an LF as x.<name>"):
+        label_partition(df, [lf], on_error=on_error)
+    with pytest.raises(ValueError, match=r"cannot be read by an LF as x.<name>"):
+        dp.apply_lfs([lf], df)
+
+
+def test_labeling_function_can_rename_an_lf():
+    @dp.labeling_function
+    def old(x):
+        return 1
+
+    renamed = dp.labeling_function(old, name="new")
+    assert renamed.name == "new" and renamed(0) == 1 and old.name == "old"
+    from dp_helpers.scale import vectorized_lf
+
+    v = vectorized_lf(lambda d: np.ones(len(d)), name="v_old")
+    assert vectorized_lf(v, name="v_new").name == "v_new"
+
+
+def test_partial_lfs_get_a_name_from_their_function_and_arguments():
+    def keyword(x, word):
+        return 1 if word in x else 0
+
+    lf = dp.labeling_function(functools.partial(keyword, word="refund"))
+    assert lf.name == "keyword(word='refund')"
+    assert dp.apply_lfs([functools.partial(keyword, word="a"), functools.partial(keyword, word="b")], ["a", "b"]).tolist() == [[1, 0], [0, 1]]
+
+
+@pytest.mark.parametrize(
+    "lfs, error, message",
+    [
+        (lambda x: 1, TypeError, r"wrap a single LF in a list: \[lf\]"),
+        ([lambda x: 1, "not an lf"], TypeError, r"lfs\[1\] is a str .*not a labeling function"),
+        ([], ValueError, "at least one labeling function"),
+    ],
+)
+def test_bad_lf_lists_are_named(lfs, error, message):
+    from dp_helpers.scale import label_partition
+
+    with pytest.raises(error, match=message):
+        dp.apply_lfs(lfs, [1, 2])
+    with pytest.raises(error, match=message):
+        label_partition(pd.DataFrame({"x": [1]}), lfs)
+
+
+def test_an_lf_that_raises_is_named_with_its_record_in_memory_as_in_scale():
+    from dp_helpers.scale import label_partition
+
+    boom = dp.labeling_function(lambda r: 1 if 10 / r.x > 1 else 0, name="inverse")
+    df = pd.DataFrame({"x": [1, 2, 0]}, index=["a", "b", "c"])
+    for run in (lambda: dp.apply_lfs([boom], df), lambda: label_partition(df, [boom])):
+        with pytest.raises(dp.LabelingFunctionError, match=r"LF 'inverse' failed on record 'c': ZeroDivisionError") as info:
+            run()
+        assert info.value.lf == "inverse" and info.value.record == "c"
+
+
+def test_dask_dataframe_given_to_in_memory_apply_lfs_points_to_scale():
+    import dask.dataframe as dd
+
+    ddf = dd.from_pandas(pd.DataFrame({"x": [1, 2]}), npartitions=1)
+    with pytest.raises(TypeError, match=r"dp.scale.apply_lfs"):
+        dp.apply_lfs([lambda r: 1], ddf)
+    with pytest.raises(TypeError, match=r"must be a dask.dataframe.DataFrame.*dd.from_pandas"):
+        dp.scale.apply_lfs(pd.DataFrame({"x": [1, 2]}), [lambda r: 1])
+
+
+def test_names_of_the_wrong_length_are_named():
+    with pytest.raises(ValueError, match="names has 2 entries but L has 3 LFs"):
+        dp.lf_summary(GOOD, names=["a", "b"])
+    with pytest.raises(ValueError, match="names has 2 entries but there are 3 LFs"):
+        dp.correlated_pairs(GOOD, [0.5, 0.5, 0.5], names=["a", "b"])
+
+
+# --- stored label matrices --------------------------------------------------------------------
+
+def test_writing_over_a_stored_label_matrix_never_mixes_parts(tmp_path):
+    import dask.dataframe as dd
+    from dp_helpers import scale
+
+    lf = scale.vectorized_lf(lambda d: np.sign(d["x"]), name="s")
+    big = scale.apply_lfs(dd.from_pandas(pd.DataFrame({"x": np.arange(-5, 5)}), npartitions=5), [lf])
+    small = scale.apply_lfs(dd.from_pandas(pd.DataFrame({"x": [1, -1]}), npartitions=1), [lf])
+    scale.write_label_matrix(big, tmp_path, scheduler="synchronous")
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="already holds a label matrix.*overwrite=True"):
+        scale.write_label_matrix(small, tmp_path, scheduler="synchronous")
+    scale.write_label_matrix(small, tmp_path, overwrite=True, scheduler="synchronous")
+    back = scale.read_label_matrix(tmp_path).compute(scheduler="synchronous")
+    assert back.L.toarray().ravel().tolist() == [1, -1]
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_stored_lf_indices_do_not_wrap_beyond_32767_lfs(tmp_path):
+    from dp_helpers.scale.lfs import LabelBlock, _failure_frame
+    from dp_helpers.scale.storage import _read_block, _write_block
+
+    m = 40_000
+    L = sp.csr_matrix((np.array([1, -1, 1], np.int8), (np.array([0, 0, 1]), np.array([5, 33_000, 39_999]))), shape=(2, m))
+    index = pd.RangeIndex(2)
+    _write_block(LabelBlock(L, index, _failure_frame([], index)), str(tmp_path / "part.00000.parquet"))
+    back = _read_block(str(tmp_path / "part.00000.parquet"), m)
+    assert (back.L != L).nnz == 0
+
+
+# --- NaN paths and impossible statistics -------------------------------------------------------
+
+@pytest.mark.parametrize("accuracies, message", [([0.6, np.nan, 0.7], r"accuracies\[1\] is nan"),
+                                                  ([0.6, 1.5, 0.7], r"accuracies\[1\] is 1.5; .*in \[0, 1\]"),
+                                                  ([0.6, -0.1, 0.7], r"accuracies\[1\] is -0.1")])
+def test_estimate_class_prior_refuses_bad_accuracies(accuracies, message):
+    with pytest.raises(ValueError, match=message):
+        dp.estimate_class_prior(GOOD, accuracies)
+
+
+@pytest.mark.parametrize("q, message", [([0.6, np.nan, 0.7], r"q\[1\] is nan"), ([0.6, 3.0, 0.7], r"q\[1\] is 3; signed accuracies")])
+def test_correlated_pairs_refuses_bad_signed_accuracies(q, message):
+    with pytest.raises(ValueError, match=message):
+        dp.correlated_pairs(GOOD, q)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-1.08, 1.08), min_size=4, max_size=4), st.integers(0, 1000))
+def test_correlated_pairs_columns_agree_with_z_even_when_q_is_clipped(q, seed):
+    L = np.random.default_rng(seed).choice([-1, 0, 1], size=(300, 4))
+    table = dp.correlated_pairs(L, q, threshold=-1)
+    np.testing.assert_allclose(table["residual"], table["Z"] - table["expected"], atol=1e-12)
+    assert (table["expected"].abs() <= 1).all()
+
+
+@pytest.mark.parametrize(
+    "signed, counts, n, message",
+    [
+        ([[3, 4], [4, 3]], [[3, 2], [2, 3]], 5, r"\|Z\| > 1"),
+        ([[3, 1], [1, 3]], [[3, 2], [2, 3]], 5, "parity"),
+        ([[3, 2], [2, 3]], [[3, 2], [1, 3]], 5, "counts must be symmetric"),
+        ([[2, 3], [3, 3]], [[2, 3], [3, 3]], 5, "overlap on more points than one of them votes"),
+        ([[3, 1], [1, 3]], [[3, 1], [1, 3]], 2, "votes 3 times on n = 2"),
+        ([[3, 1], [1, 3]], [[-3, 1], [1, 3]], 5, "negative|exceeds"),
+    ],
+)
+def test_impossible_overlap_statistics_are_refused(signed, counts, n, message):
+    with pytest.raises(ValueError, match=message):
+        dp.OverlapStats(np.array(signed), np.array(counts), n)
+
+
+@pytest.mark.parametrize("fit", [dp.fit_signed_accuracies_closed_form, dp.fit_signed_accuracies_tf])
+def test_an_impossible_overlap_matrix_is_refused(fit):
+    Z = np.array([[1, 1.4, 0.2], [1.4, 1, 0.3], [0.2, 0.3, 1]])
+    with pytest.raises(ValueError, match=r"Z\[0, 1\] is 1.4; an overlap rate"):
+        fit(Z)
+    Z = np.array([[1, 0.4, 0.2], [0.1, 1, 0.3], [0.2, 0.3, 1]])
+    with pytest.raises(ValueError, match="Z must be symmetric"):
+        fit(Z)
+
+
+def test_overlap_stats_of_real_matrices_pass_the_checks():
+    L = np.random.default_rng(0).choice([-1, 0, 1], size=(500, 6))
+    stats = dp.overlap_stats(L) + dp.overlap_stats(sp.csr_matrix(L))
+    assert stats.n == 1000

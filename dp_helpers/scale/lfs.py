@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..labeling import LabelingFunction
+from ..labeling import LabelingFunction, LabelingFunctionError, callable_name, check_column_names, check_vote, prepare_lfs
 
 ON_ERROR = ("raise", "skip")
 FAILURE_COLUMNS = ["lf", "record", "error"]
@@ -26,9 +26,17 @@ class VectorizedLF:
     """
 
     def __init__(self, f: Callable[[pd.DataFrame], Any], name: str | None = None):
+        if not callable(f):
+            raise TypeError(f"a vectorized LF must be callable; got {type(f).__name__}")
+        name = callable_name(f, name, kind="vectorized LF")
+        if isinstance(f, VectorizedLF):  # re-wrapping (e.g. to rename): wrap the function itself
+            f = f.f
         self.f = f
-        self.name = name or f.__name__
-        functools.update_wrapper(self, f)
+        try:
+            functools.update_wrapper(self, f)
+        except AttributeError:
+            pass
+        self.name = name  # after update_wrapper, which copies the wrapped function's attributes
 
     def __call__(self, df: pd.DataFrame) -> np.ndarray:
         return self.check(self.f(df), df)
@@ -44,9 +52,10 @@ class VectorizedLF:
 def vectorized_lf(f: Callable | None = None, *, name: str | None = None):
     """Decorator that turns a function of a DataFrame into a :class:`VectorizedLF`.
 
-    The function gets a whole partition and returns one vote per row (an array or Series of
-    -1, 0, +1 of length ``len(df)``, read in row order), usually a column expression such as
-    ``np.where``.
+    The function gets a whole partition and returns one vote per row: an array of -1, 0, +1 of
+    length ``len(df)``, read in row order, or a Series, read by index label (so a Series in
+    another order still votes on its own records; one with other labels is an error), usually a
+    column expression such as ``np.where``. Booleans are an error, not +1/abstain.
     Works bare (``@vectorized_lf``) or with a name (``@vectorized_lf(name="long_text")``).
 
     Raises
@@ -72,6 +81,14 @@ def _check_votes(votes: Any, index: pd.Index, name: str) -> np.ndarray:
     n = len(index)
     if isinstance(votes, pd.DataFrame):
         raise TypeError(f"LF {name!r} returned a DataFrame; a vectorized LF returns one vote per row (a Series or 1-D array)")
+    if isinstance(votes, pd.Series) and not votes.index.equals(index):
+        # read by label, never by position: a Series in another order still means its own rows
+        if votes.index.has_duplicates or len(votes) != n or not votes.index.isin(index).all():
+            raise ValueError(
+                f"LF {name!r} returned a Series whose index is not the partition's: votes are matched to records "
+                "by index label; return one vote per row of df, indexed like df (or a NumPy array, in row order)"
+            )
+        votes = votes.reindex(index)
     if isinstance(votes, (pd.Series, pd.Index)):
         if pd.api.types.is_bool_dtype(votes.dtype):
             votes = np.asarray(votes, dtype=bool)
@@ -104,18 +121,6 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-class LabelingFunctionError(RuntimeError):
-    """An LF raised on a record. ``lf`` is its name, ``record`` the record's index label."""
-
-    def __init__(self, lf: str, record: Any, cause: BaseException):
-        self.lf, self.record, self.cause = lf, record, cause
-        super().__init__(
-            f"LF {lf!r} failed on record {record!r}: {type(cause).__name__}: {cause} "
-            "(on_error='skip' makes it abstain there and collects the failures)"
-        )
-
-    def __reduce__(self):  # rebuilt from its parts when a worker sends it to the client
-        return type(self), (self.lf, self.record, self.cause)
 # --------------------------------------------------------------------------------------------
 # One partition
 # --------------------------------------------------------------------------------------------
@@ -143,15 +148,7 @@ class LabelBlock:
 def _prepare_lfs(lfs: Sequence[Callable], on_error: str) -> list:
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}; got {on_error!r}")
-    if callable(lfs):
-        raise TypeError("lfs must be a list of labeling functions; wrap a single LF in a list: [lf]")
-    lfs = list(lfs)
-    if not lfs:
-        raise ValueError("at least one labeling function is needed")
-    for j, lf in enumerate(lfs):
-        if not callable(lf):
-            raise TypeError(f"lfs[{j}] is a {type(lf).__name__}, not a labeling function")
-    lfs = [lf if isinstance(lf, (VectorizedLF, LabelingFunction)) else LabelingFunction(lf) for lf in lfs]
+    lfs = prepare_lfs(lfs)
     names = [lf.name for lf in lfs]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
@@ -199,10 +196,14 @@ def label_partition(df: pd.DataFrame, lfs: Sequence[Callable], on_error: str = "
     [[1, 0], [0, -1], [0, 0]]
     """
     lfs = _prepare_lfs(lfs, on_error)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame (one partition); got {type(df).__name__}")
     n = len(df)
     columns: list = [np.zeros(0, np.int8)] * len(lfs)  # an empty partition (Dask makes some) gets no calls
     failures: list[tuple] = []
     per_record = [j for j, lf in enumerate(lfs) if not isinstance(lf, VectorizedLF)]
+    if per_record:
+        check_column_names(df)  # else x.<name> fails on every row, silently under on_error="skip"
     if n:
         for j, lf in enumerate(lfs):
             if isinstance(lf, VectorizedLF):
@@ -261,11 +262,8 @@ def _apply_per_record(lfs: list, df: pd.DataFrame, on_error: str, failures: list
                     raise LabelingFunctionError(name, _label(df.index[i]), err) from err
                 failures.append((name, _label(df.index[i]), f"{type(err).__name__}: {err}"))
                 continue
-            if vote not in (-1, 0, 1):
-                raise ValueError(
-                    f"LF {name!r} returned {vote!r} for record {_label(df.index[i])!r}; "
-                    "an LF must return -1, 0 (abstain) or +1"
-                )
+            if vote not in (-1, 0, 1) or isinstance(vote, (bool, np.bool_)):
+                check_vote(vote, name, _label(df.index[i]))
             out[i] = vote
     return [np.array(out, dtype=np.int8) for out in votes]
 

@@ -19,12 +19,14 @@ from .lfs import LabelBlock, _failure_frame, _label
 _META = "_label_matrix.json"
 
 
-def write_label_matrix(blocks: LabelBlocks, path: str | Path, *, progress: bool = False, **compute_kwargs) -> pd.DataFrame:
+def write_label_matrix(
+    blocks: LabelBlocks, path: str | Path, *, overwrite: bool = False, progress: bool = False, **compute_kwargs
+) -> pd.DataFrame:
     """Compute every block once and store it as Parquet; return the LF failures.
 
     Each block becomes ``part.NNNNN.parquet`` with one row per record: its index label
-    (``record``) and two list columns, the LFs that voted (``lf``, int16) and their votes
-    (``vote``, int8). A list column is stored as offsets and values, which is CSR itself, so
+    (``record``) and two list columns, the LFs that voted (``lf``, int32, so any number of LFs
+    fits) and their votes (``vote``, int8). A list column is stored as offsets and values, which is CSR itself, so
     reading it back costs no conversion, and abstentions take no space at all.
 
     Parameters
@@ -32,6 +34,10 @@ def write_label_matrix(blocks: LabelBlocks, path: str | Path, *, progress: bool 
     blocks : LabelBlocks
     path : str or Path
         A directory (created); every worker must be able to write to it.
+    overwrite : bool
+        A folder that already holds a label matrix is an error (its old parts would mix with the
+        new ones); with ``overwrite=True`` its parts and metadata are deleted first. Other files
+        are never touched.
     progress : bool
         Print a progress bar to stdout.
 
@@ -39,18 +45,37 @@ def write_label_matrix(blocks: LabelBlocks, path: str | Path, *, progress: bool 
     -------
     pandas.DataFrame
         The failures (``on_error="skip"``), collected in the same pass.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` already holds a label matrix and ``overwrite`` is False.
     """
     import dask
 
     blocks = _check_blocks(blocks)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    _clear_previous(path, overwrite)
     divisions = [_label(d) for d in blocks.divisions]
     known = all(isinstance(d, (int, float, str)) for d in divisions)
     (path / _META).write_text(json.dumps({"lf_names": blocks.lf_names, "divisions": divisions if known else None}))
     write = dask.delayed(_write_block, pure=True)
     tasks = [write(part, str(path / f"part.{k:05d}.parquet")) for k, part in enumerate(blocks.parts)]
     return _concat_failures(_compute(*tasks, progress=progress, **compute_kwargs))
+
+
+def _clear_previous(path: Path, overwrite: bool) -> None:
+    old = sorted(path.glob("part.*.parquet")) + ([path / _META] if (path / _META).exists() else [])
+    if not old:
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{path} already holds a label matrix ({len(old)} files); reading it back would mix old and new "
+            "parts. Write to an empty folder, or pass overwrite=True to delete the old parts first"
+        )
+    for f in old:
+        f.unlink()
 
 
 def _write_block(block: LabelBlock, filename: str) -> pd.DataFrame:
@@ -62,7 +87,7 @@ def _write_block(block: LabelBlock, filename: str) -> pd.DataFrame:
     table = pa.table(
         {
             "record": pa.array(np.asarray(block.index)),
-            "lf": pa.ListArray.from_arrays(offsets, pa.array(L.indices.astype(np.int16))),
+            "lf": pa.ListArray.from_arrays(offsets, pa.array(L.indices.astype(np.int32))),
             "vote": pa.ListArray.from_arrays(offsets, pa.array(L.data.astype(np.int8))),
         }
     )
