@@ -134,6 +134,7 @@ class ClassConditionalLabelModel(BaseEstimator):
             invalid parameter (named in the message).
         """
         self._check_params()
+        key = _fingerprint(L)
         idx, classes = _to_outcomes(L, self.n_classes, fitting=True)
         n, m = idx.shape
         if m < 3:
@@ -147,7 +148,7 @@ class ClassConditionalLabelModel(BaseEstimator):
         prior = None
         if self.class_prior is not None:
             prior = _check_prior(self.class_prior, K)
-        patterns, counts, _ = _patterns(idx, K)
+        patterns, counts, inverse = _patterns(idx, K)
         onehot = _onehot(patterns, K)                       # (U, m*(K+1)) sparse incidence
         post = self._initial_posterior(patterns, counts, K)
         history = []
@@ -176,6 +177,8 @@ class ClassConditionalLabelModel(BaseEstimator):
         self.n_patterns_ = int(counts.size)
         self.n_lfs_ = m
         self.vote_counts_ = np.stack([(idx == c + 1).sum(axis=0) for c in range(K)], axis=1)
+        # predict_proba on the very same L (the usual next call) reuses the patterns counted here
+        self._fit_cache = (key, patterns, inverse) if key is not None else None
         return self
 
     def _check_params(self) -> None:
@@ -209,11 +212,15 @@ class ClassConditionalLabelModel(BaseEstimator):
     def predict_proba(self, L: Any) -> np.ndarray:
         """``P(y = c | votes)`` for each row of ``L``, shape (n, K), columns in ``classes_`` order."""
         self._check_fitted()
-        idx, _ = _to_outcomes(L, self.classes_.size, classes=self.classes_)
-        if idx.shape[1] != self.n_lfs_:
-            raise ValueError(f"L has {idx.shape[1]} LFs (columns) but the model was fit with {self.n_lfs_}")
         K = self.classes_.size
-        patterns, _, inverse = _patterns(idx, K)
+        cache = getattr(self, "_fit_cache", None)
+        if cache is not None and _fingerprint(L) == cache[0]:
+            patterns, inverse = cache[1], cache[2]
+        else:
+            idx, _ = _to_outcomes(L, K, classes=self.classes_)
+            if idx.shape[1] != self.n_lfs_:
+                raise ValueError(f"L has {idx.shape[1]} LFs (columns) but the model was fit with {self.n_lfs_}")
+            patterns, _, inverse = _patterns(idx, K)
         log_joint = _log_joint(_onehot(patterns, K), self.conditional_, self.class_prior_)
         post = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
         return post[inverse]
@@ -242,7 +249,7 @@ class ClassConditionalLabelModel(BaseEstimator):
 
 # ---------------------------------------------------------------------- helpers
 def _to_outcomes(L: Any, n_classes: int | None, *, fitting: bool = False, classes: np.ndarray | None = None):
-    """Outcome indices (0 abstain, 1..K classes) as a dense int8/16 array, and ``classes_``."""
+    """Outcome indices (0 abstain, 1..K classes) as a dense int16 array, and ``classes_``."""
     if sp.issparse(L):
         if L.ndim != 2:
             raise ValueError(f"L must be 2-D (n points x m LFs); got {L.ndim} dimensions")
@@ -262,30 +269,37 @@ def _to_outcomes(L: Any, n_classes: int | None, *, fitting: bool = False, classe
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise ValueError(f"L[{i}, {j}] is {A[i, j]}; votes must be whole numbers (0 = abstain)")
-    A = A.astype(np.int64)
+    low, high = int(A.min()), int(A.max())
     if classes is None:
-        if (A < 0).any():
+        if low < 0:
             classes = np.array([-1, 1])
             if n_classes not in (None, 2):
                 raise ValueError(f"L holds -1 votes (the binary -1/+1 convention) but n_classes={n_classes}; "
                                  "with K > 2 classes use labels 1..K")
         else:
-            K = int(A.max()) if n_classes is None else int(n_classes)
+            K = high if n_classes is None else int(n_classes)
             if K < 2:
                 raise ValueError("L's votes name fewer than 2 classes; pass n_classes, or use -1/+1 for binary labels")
             classes = np.arange(1, K + 1)
-    if classes[0] == -1:
-        bad = (A != 0) & (A != -1) & (A != 1)
-        expected = "-1, 0 (abstain) or +1"
-        idx = np.where(A == 0, 0, (A + 3) // 2)
-    else:
-        bad = (A < 0) | (A > classes.size)
-        expected = f"0 (abstain) or a class 1..{classes.size}"
-        idx = A
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
+    binary = classes[0] == -1
+    allowed_low, allowed_high = (-1, 1) if binary else (0, classes.size)
+    if low < allowed_low or high > allowed_high or (binary and ((A > 1) | (A < -1)).any()):
+        expected = "-1, 0 (abstain) or +1" if binary else f"0 (abstain) or a class 1..{classes.size}"
+        i, j = np.argwhere((A < allowed_low) | (A > allowed_high))[0]
         raise ValueError(f"L[{i}, {j}] is {A[i, j]}; votes must be {expected}")
-    return idx.astype(np.int16), classes
+    if binary:                                   # -1 -> outcome 1, 0 -> 0, +1 -> outcome 2
+        return np.array([1, 0, 2], dtype=np.int16)[A.astype(np.int8) + 1], classes
+    return A.astype(np.int16, copy=False), classes
+
+
+def _fingerprint(L: Any):
+    """A content hash of a NumPy label matrix (None for anything else): equal only for equal data."""
+    import hashlib
+
+    if not isinstance(L, np.ndarray) or L.dtype == object:
+        return None
+    data = np.ascontiguousarray(L)
+    return L.shape, L.dtype.str, hashlib.blake2b(data.view(np.uint8).ravel(), digest_size=16).hexdigest()
 
 
 def _votes_per_lf(idx: np.ndarray) -> np.ndarray:
@@ -293,23 +307,28 @@ def _votes_per_lf(idx: np.ndarray) -> np.ndarray:
 
 
 def _patterns(idx: np.ndarray, K: int):
-    """Distinct rows of ``idx``: (patterns (U, m), counts (U,), inverse (n,))."""
+    """Distinct rows of ``idx``: (patterns (U, m), counts (U,), inverse (n,)).
+
+    Each row is read as a number in base K + 1 (exact in float64 up to 2**53, so BLAS does the
+    encoding); wider rows are encoded in column blocks whose codes are combined pairwise.
+    """
     n, m = idx.shape
     base = K + 1
-    per_code = max(1, int(62 / np.log2(base)))        # base ** per_code < 2 ** 62: no overflow
-    inverse = np.zeros(n, dtype=np.int64)
-    n_seen = 1
+    per_code = max(1, int(52 / np.log2(base)))
+    codes = None
     for start in range(0, m, per_code):
-        block = idx[:, start:start + per_code].astype(np.int64)
-        code = block @ (base ** np.arange(block.shape[1], dtype=np.int64))
-        _, code_inv = np.unique(code, return_inverse=True)
-        combined = inverse * (int(code_inv.max()) + 1) + code_inv
-        _, inverse = np.unique(combined, return_inverse=True)
-        n_seen = int(inverse.max()) + 1
-    counts = np.bincount(inverse, minlength=n_seen).astype(float)
-    first = np.full(n_seen, n, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(n))
-    return idx[first], counts, inverse
+        width = min(per_code, m - start)
+        powers = float(base) ** np.arange(width)
+        block = np.empty(n, dtype=np.int64)
+        for r in range(0, n, 65_536):             # row chunks keep the float copy small
+            block[r:r + 65_536] = idx[r:r + 65_536, start:start + width].astype(np.float64) @ powers
+        if codes is None:
+            codes = block
+        else:
+            _, codes = np.unique(codes * 0 + np.unique(codes, return_inverse=True)[1] * (int(block.max()) + 1)
+                                 + block, return_inverse=True)
+    _, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
+    return idx[first], counts.astype(float), inverse.ravel()
 
 
 def _onehot(patterns: np.ndarray, K: int) -> sp.csr_matrix:
