@@ -141,16 +141,17 @@ def notebooks(args: list[str]) -> int:
         md = ipynb.with_suffix(".md")
         if md.exists():  # the .md is what authors edit; carry its cells over, keep outputs
             check(venv_exe("jupytext"), "--to", "ipynb", "--update", md.relative_to(ROOT))
-        check(venv_exe("jupyter"), "execute", "--inplace", "--kernel_name=python3",
+        check(venv_exe("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--inplace",
+              "--ExecutePreprocessor.kernel_name=python3", "--ExecutePreprocessor.record_timing=False",
               ipynb.relative_to(ROOT), *extra)
         tidy_notebook(ipynb)
     return 0
 
 
 def tidy_notebook(ipynb: Path) -> None:
-    """Remove the per-cell execution timestamps nbclient records (they change on every run and
-    would make every re-execution a diff of every cell), and collapse in JupyterLab the code of
-    cells the site shows only by their output (tag ``remove-input``: the ``dp.say`` prose)."""
+    """Collapse in JupyterLab the code of cells the site shows only by their output (tag
+    ``remove-input``: the ``dp.say`` prose). Execution timestamps are not recorded
+    (``record_timing=False``); any left from an older run are dropped so re-runs diff cleanly."""
     import json
 
     notebook = json.loads(ipynb.read_text(encoding="utf-8"))

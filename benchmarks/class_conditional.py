@@ -19,13 +19,10 @@ The report goes to benchmarks/class_conditional.md (``--quick``: benchmarks/outp
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +35,7 @@ import pandas as pd  # noqa: E402
 
 import dp_helpers as dp  # noqa: E402
 from _report import write_report  # noqa: E402
+from _snorkel import run_snorkel, snorkel_version  # noqa: E402
 
 
 def one_class_tables(K: int, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,9 +77,10 @@ def speed_case(n: int, K: int, m: int, repeats: int, snorkel_python: str | None)
            "majority_vote": (majority_vote(L, model.classes_, rng) == y).mean(),
            "table_error": np.abs(model.conditional_ - T).max(), "iterations": model.n_iter_}
     if snorkel_python:
-        result = run_snorkel(snorkel_python, {"case": L}, K)["case"]
-        pred_s = model.classes_[np.asarray(result["pred"])]
-        row.update(snorkel_s=result["seconds"], snorkel_accuracy=(pred_s == y).mean())
+        result = run_snorkel(snorkel_python, {"case": L}, K, fit_on="case")
+        pred_s = model.classes_[np.asarray(result["predict"]["case"]["pred"])]
+        row.update(snorkel_s=result["fit_s"] + result["predict"]["case"]["seconds"],
+                   snorkel_accuracy=(pred_s == y).mean())
         row["speedup"] = row["snorkel_s"] / row["fit_predict_s"]
     return row
 
@@ -139,58 +138,13 @@ def spam_comparison(snorkel_python: str | None) -> pd.DataFrame:
     if snorkel_python:
         for seed in (123, 0, 1, 2):
             result = run_snorkel(snorkel_python, {name: M for name, M in L.items()}, 2, fit_on="train", seed=seed)
-            preds = {name: np.array([-1, 1])[np.asarray(r["pred"])] for name, r in result.items()}
-            row = {"model": f"Snorkel 0.10 LabelModel (500 epochs, seed {seed})", "fit_s": result["train"]["seconds"]}
+            preds = {name: np.array([-1, 1])[np.asarray(r["pred"])] for name, r in result["predict"].items()}
+            row = {"model": f"Snorkel 0.10 LabelModel (500 epochs, seed {seed})", "fit_s": result["fit_s"]}
             for name in ("all", "train", "valid", "test"):
                 covered = (L[name] != 0).any(axis=1)
                 row[f"covered_{name}"] = (preds[name][covered] == y[name][covered]).mean()
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-SNORKEL_RUNNER = r'''
-import json, sys, time
-import numpy as np
-from snorkel.labeling.model import LabelModel
-args = json.loads(sys.argv[1])
-data = np.load(args["npz"])
-def to_snorkel(L):
-    L = L.astype(np.int64)
-    return np.where(L == 0, -1, (L + 1) // 2) if (L < 0).any() or args["K"] == 2 else L - 1
-fit_on = args.get("fit_on")
-out = {}
-model = None
-if fit_on:
-    start = time.perf_counter()
-    model = LabelModel(cardinality=args["K"], verbose=False)
-    model.fit(to_snorkel(data[fit_on]), n_epochs=500, seed=args["seed"], progress_bar=False)
-    fit_s = time.perf_counter() - start
-for name in data.files:
-    start = time.perf_counter()
-    m = model
-    if m is None:
-        m = LabelModel(cardinality=args["K"], verbose=False)
-        m.fit(to_snorkel(data[name]), n_epochs=500, seed=args["seed"], progress_bar=False)
-    pred = m.predict(to_snorkel(data[name]), tie_break_policy="random")
-    seconds = fit_s if fit_on else time.perf_counter() - start
-    out[name] = {"pred": pred.tolist(), "seconds": seconds}
-print(json.dumps(out))
-'''
-
-
-def run_snorkel(python: str, matrices: dict, K: int, fit_on: str | None = None, seed: int = 123) -> dict:
-    """Fit Snorkel's LabelModel in another interpreter (with torch) and return its predictions."""
-    with tempfile.TemporaryDirectory() as tmp:
-        npz = Path(tmp) / "L.npz"
-        np.savez(npz, **matrices)
-        args = json.dumps({"npz": str(npz), "K": K, "fit_on": fit_on, "seed": seed})
-        done = subprocess.run([python, "-c", SNORKEL_RUNNER, args], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def snorkel_version(python: str) -> str:
-    code = "import snorkel, torch; print(snorkel.__version__, torch.__version__)"
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main() -> None:
@@ -207,8 +161,7 @@ def main() -> None:
     print(spam.to_string(), flush=True)
     versions = f"NumPy {np.__version__}"
     if args.snorkel_python:
-        snorkel, torch = snorkel_version(args.snorkel_python).split()
-        versions += f", Snorkel {snorkel} on PyTorch {torch} (CPU)"
+        versions += f", {snorkel_version(args.snorkel_python)} (CPU)"
     k2 = speed.iloc[0]
     lines = [
         "# Class-conditional label model benchmark",
