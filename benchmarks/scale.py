@@ -67,7 +67,7 @@ def ensure_records(n, m):
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     start = time.perf_counter()
-    scale.write_scored_records(folder, n=n, m=m, partition_size=PARTITION_SIZE, seed=SEED)
+    scale.write_scored_records(folder, n=n, m=m, partition_size=PARTITION_SIZE, random_state=SEED)
     (folder / "_complete").write_text(f"{time.perf_counter() - start:.1f} s\n")
     return folder
 
@@ -138,7 +138,7 @@ def child_label_model(n, m, coverage):
         t_overlaps = time.perf_counter()
         model = dp.LabelModel(method="closed_form").fit(stats)
         t_fit = time.perf_counter()
-        mean_y_soft = float(scale.predict_proba(blocks, model).mean().compute())
+        mean_y_soft = float(scale.soft_labels(blocks, model).mean().compute())
         t_posterior = time.perf_counter()
         runs.append({
             "overlaps_s": t_overlaps - start, "fit_s": t_fit - t_overlaps, "posterior_s": t_posterior - t_fit,

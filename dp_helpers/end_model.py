@@ -9,7 +9,7 @@ from logits (numerically stable), and it accepts soft targets as they are.
 """
 from __future__ import annotations
 
-import os
+import numbers
 import random
 from typing import Any, Sequence
 
@@ -17,12 +17,12 @@ import numpy as np
 
 from ._validation import check_features, check_soft_labels
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic.
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic, process-wide.
+
+    For a chapter's first cell, where global determinism is wanted. Nothing in ``dp_helpers``
+    calls it: :func:`train` seeds its own model and shuffling and changes no global state.
 
     Examples
     --------
@@ -102,7 +102,12 @@ def train(
     validation_data: tuple[Any, Any] | None = None,
     sample_weight: Any = None,
 ):
-    """Fit ``model`` to soft labels with the noise-aware loss; seeded and deterministic.
+    """Fit ``model`` to soft labels with the noise-aware loss; repeatable given ``random_state``.
+
+    No global state changes: the batches are shuffled by a ``tf.data`` pipeline seeded with
+    ``random_state`` (a new order every epoch, the same orders every run), and the builders
+    (:func:`build_logistic_regression`, :func:`build_mlp`) seed the initial weights. Nothing is
+    reseeded process-wide; call :func:`set_seed` yourself for that.
 
     Parameters
     ----------
@@ -111,13 +116,16 @@ def train(
     X : array-like of shape (n, d)
     y_soft : array-like of shape (n,)
         Targets ``P(y=+1)`` in [0, 1]; hard 0/1 labels are the special case of full confidence.
-    epochs, batch_size, learning_rate : int, int, float
-        Adam's schedule.
+    epochs, batch_size : int
+        Positive ints.
+    learning_rate : float
+        Adam's step size, positive.
     random_state : int
-        Seeds weights' initialization and batch shuffling via :func:`set_seed`.
+        Seeds the shuffling of the batches.
     validation_data : (X_val, y_val) with y_val in [0, 1], optional
         Adds ``val_loss`` to the history.
     sample_weight : array-like of shape (n,), optional
+        Finite, non-negative weights, one per point.
 
     Returns
     -------
@@ -126,28 +134,68 @@ def train(
 
     Raises
     ------
-    ValueError
-        If ``X`` and ``y_soft`` disagree on n, ``y_soft`` leaves [0, 1], or ``X`` is not finite.
+    ValueError, TypeError
+        If ``X`` and ``y_soft`` disagree on n, ``y_soft`` leaves [0, 1], ``X`` or ``sample_weight``
+        is not finite, or a hyperparameter is out of range (named).
     """
     import tensorflow as tf
 
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = _positive_int(batch_size, "batch_size")
+    learning_rate = _positive_real(learning_rate, "learning_rate")
+    random_state = _int(random_state, "random_state")
     X = check_features(X)
     y_soft = check_soft_labels(y_soft, n=X.shape[0])
+    columns = (X, y_soft)
+    if sample_weight is not None:
+        columns += (check_sample_weight(sample_weight, X.shape[0]),)
     if validation_data is not None:
         X_val = check_features(validation_data[0], name="X_val")
         validation_data = (X_val, check_soft_labels(validation_data[1], n=X_val.shape[0], name="y_val"))
-    set_seed(random_state)
-    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
-    return model.fit(
-        X,
-        y_soft,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_data=validation_data,
-        sample_weight=sample_weight,
-        shuffle=True,
-        verbose=0,
+    batches = (
+        tf.data.Dataset.from_tensor_slices(columns)
+        .shuffle(X.shape[0], seed=random_state, reshuffle_each_iteration=True)
+        .batch(batch_size)
     )
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
+    return model.fit(batches, epochs=epochs, validation_data=validation_data, shuffle=False, verbose=0)  # shuffled above
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
+    """Weights as float32 (n,), each finite and >= 0."""
+    w = np.asarray(sample_weight)
+    if w.dtype == object or not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
+        raise TypeError(f"sample_weight must hold real numbers; got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"sample_weight must have one weight per point, shape ({n},); got {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"sample_weight[{i}] is {w[i]}; weights must be finite and >= 0")
+    return w.astype(np.float32)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int; got {value!r}")
+    return int(value)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    value = _int(value, name)
+    if value < 1:
+        raise ValueError(f"{name} is {value}; it must be a positive int")
+    return value
+
+
+def _positive_real(value: Any, name: str) -> float:
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"{name} must be a positive number; got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} is {value}; it must be a positive finite number")
+    return value
 
 
 def predict_proba(model, X: Any) -> np.ndarray:

@@ -43,7 +43,7 @@ class SyntheticData:
 
 
 def make_original_tutorial_data(
-    n: int = 10_000, d: int = 100, m: int = 20, coverage: float = 0.25, seed: int = 123
+    n: int = 10_000, d: int = 100, m: int = 20, coverage: float = 0.25, random_state: int = 123
 ) -> SyntheticData:
     """The original tutorial's data, draw for draw, without its Python loops.
 
@@ -59,7 +59,7 @@ def make_original_tutorial_data(
         Points, features and labeling functions.
     coverage : float
         Probability that an LF votes on a point (the original's ``LF_COVERAGE``).
-    seed : int
+    random_state : int
         Seed of the legacy ``np.random.RandomState``.
 
     Returns
@@ -73,7 +73,7 @@ def make_original_tutorial_data(
     ((50, 3), True)
     """
     coverage = check_probability(coverage, "coverage")
-    rs = np.random.RandomState(seed)
+    rs = np.random.RandomState(random_state)
     y = 2 * rs.randint(2, size=(n,)) - 1
     feature_accs = 0.2 * rs.random_sample((d,)) + 0.4
     # The loop sets X = 1 for a positive point when the draw exceeds the feature accuracy.

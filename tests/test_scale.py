@@ -30,7 +30,7 @@ def per_record(j):
 
 @pytest.fixture(scope="module")
 def records():
-    return scale.make_scored_records(20_000, M, seed=3).set_index("id")
+    return scale.make_scored_records(20_000, M, random_state=3).set_index("id")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ class TestOnACluster:
         np.testing.assert_array_equal(stats.overlap_matrix(), dp.overlap_matrix(L))  # Z, NaNs included
         model = dp.LabelModel(method="closed_form").fit(stats)
         np.testing.assert_allclose(model.accuracies_, model_mem.accuracies_, rtol=0, atol=1e-12)
-        y_soft = scale.predict_proba(blocks, model).compute()
+        y_soft = scale.soft_labels(blocks, model).compute()
         assert y_soft.name == "y_soft"
         pd.testing.assert_index_equal(y_soft.index, records.index, exact=True)
         np.testing.assert_allclose(y_soft.to_numpy(), y_soft_mem, rtol=0, atol=1e-12)
@@ -255,13 +255,13 @@ def test_lf_lists_and_options_are_checked(records):
         scale.label_partition(records, [])
 
 
-def test_predict_proba_checks_the_model(records):
+def test_soft_labels_checks_the_model(records):
     blocks = scale.apply_lfs(dd.from_pandas(records, npartitions=2), [vectorized(j) for j in range(M)])
-    with pytest.raises(RuntimeError, match="not fitted"):
-        scale.predict_proba(blocks, dp.LabelModel())
+    with pytest.raises(dp.NotFittedError, match="not fitted"):
+        scale.soft_labels(blocks, dp.LabelModel())
     three = dp.LabelModel(method="closed_form").fit(dp.make_synthetic(n=500, m=3, random_state=0).L)
     with pytest.raises(ValueError, match="fit with 3 LFs but the blocks have 6"):
-        scale.predict_proba(blocks, three)
+        scale.soft_labels(blocks, three)
 
 
 def test_label_matrix_round_trips_through_parquet(tmp_path, records, mixed_lfs):
@@ -278,12 +278,12 @@ def test_label_matrix_round_trips_through_parquet(tmp_path, records, mixed_lfs):
 
 
 def test_scored_records_are_reproducible_partition_by_partition(tmp_path):
-    files = scale.write_scored_records(tmp_path / "a", n=2500, m=3, partition_size=1000, seed=5, scheduler="synchronous")
+    files = scale.write_scored_records(tmp_path / "a", n=2500, m=3, partition_size=1000, random_state=5, scheduler="synchronous")
     assert [f.name for f in files] == ["part.00000.parquet", "part.00001.parquet", "part.00002.parquet"]
     back = dd.read_parquet(tmp_path / "a", index="id", calculate_divisions=True)
     assert back.npartitions == 3 and back.divisions == (0, 1000, 2000, 2499)
     whole = back.compute()
-    second = scale.make_scored_records(1000, 3, seed=5, start=1000).set_index("id")
+    second = scale.make_scored_records(1000, 3, random_state=5, start=1000).set_index("id")
     pd.testing.assert_frame_equal(whole.loc[1000:1999], second)
     # The scores lean towards y, each with its own strength: conditional independence by design.
     assert set(np.unique(whole["y"])) == {-1, 1}
@@ -300,14 +300,14 @@ def soft_frame(n=1000, npartitions=4):
 def test_soft_label_stream_yields_every_row_once_per_epoch_in_a_seeded_order():
     pytest.importorskip("tensorflow")
     frame, df = soft_frame()
-    dataset = scale.soft_label_dataset(frame, ["x0", "x1"], batch_size=64, seed=1)
+    dataset = scale.soft_label_dataset(frame, ["x0", "x1"], batch_size=64, random_state=1)
     epochs = [[(X.numpy(), y.numpy()) for X, y in dataset] for _ in range(2)]
     for batches in epochs:
         X = np.concatenate([b[0] for b in batches])
         assert [len(b[0]) for b in batches] == [64] * 15 + [40]  # batches run across partitions
         np.testing.assert_array_equal(np.sort(X[:, 0]), np.sort(df["x0"].to_numpy(np.float32)))
     assert not np.array_equal(epochs[0][0][0], epochs[1][0][0])  # reshuffled every epoch
-    again = [(X.numpy(), y.numpy()) for X, y in scale.soft_label_dataset(frame, ["x0", "x1"], batch_size=64, seed=1)]
+    again = [(X.numpy(), y.numpy()) for X, y in scale.soft_label_dataset(frame, ["x0", "x1"], batch_size=64, random_state=1)]
     np.testing.assert_array_equal(np.concatenate([b[1] for b in again]), np.concatenate([b[1] for b in epochs[0]]))
     with pytest.raises(ValueError, match=r"no columns \['x9'\]"):
         scale.soft_label_dataset(frame, ["x9"])

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # for type hints only: importing dp_helpers must not need Das
 class LabelBlocks:
     """The label matrix ``L`` of a partitioned data set: one lazy :class:`LabelBlock` per partition.
 
-    Nothing is computed until asked. :func:`overlap_stats` and :func:`predict_proba` compute each
+    Nothing is computed until asked. :func:`overlap_stats` and :func:`soft_labels` compute each
     block where its partition is and keep only small results, so ``L`` is never in one place.
     Each of them computes the blocks again; :meth:`persist` keeps them in (cluster) memory instead.
 
@@ -110,7 +110,7 @@ def apply_lfs(records: "dd.DataFrame", lfs: Sequence[Callable], on_error: str = 
 
     Examples
     --------
-    >>> from dp_helpers.scale import apply_lfs, overlap_stats, predict_proba, vectorized_lf
+    >>> from dp_helpers.scale import apply_lfs, overlap_stats, soft_labels, vectorized_lf
     >>> import dask.dataframe as dd
     >>> df = pd.DataFrame({"x": [3, -1, 1, 4]})
     >>> big = vectorized_lf(lambda df: np.where(df["x"] > 2, 1, 0), name="big")
@@ -161,7 +161,7 @@ def overlap_stats(blocks: LabelBlocks, *, progress: bool = False, **compute_kwar
 
     Examples
     --------
-    >>> from dp_helpers.scale import apply_lfs, overlap_stats, predict_proba, vectorized_lf
+    >>> from dp_helpers.scale import apply_lfs, overlap_stats, soft_labels, vectorized_lf
     >>> import dask.dataframe as dd
     >>> df = pd.DataFrame({"x": [3, -1, 1, 4]})
     >>> lfs = [vectorized_lf(lambda df: np.sign(df["x"]), name="sign"),
@@ -192,8 +192,11 @@ def _sum(items: list):
     return functools.reduce(operator.add, items)
 
 
-def predict_proba(blocks: LabelBlocks, model: Any) -> "dd.Series":
+def soft_labels(blocks: LabelBlocks, model: Any) -> "dd.Series":
     """``y_soft = P(y = +1 | votes)`` for every record, block by block, as a Dask series.
+
+    The column for class +1 of ``model.predict_proba`` (whose columns are classes ``[-1, +1]``),
+    as one series: the soft labels the end model trains on.
 
     Parameters
     ----------
@@ -209,14 +212,14 @@ def predict_proba(blocks: LabelBlocks, model: Any) -> "dd.Series":
 
     Examples
     --------
-    >>> from dp_helpers.scale import apply_lfs, overlap_stats, predict_proba, vectorized_lf
+    >>> from dp_helpers.scale import apply_lfs, overlap_stats, soft_labels, vectorized_lf
     >>> import dask.dataframe as dd, dp_helpers as dp
     >>> data = dp.make_synthetic(n=2000, m=5, random_state=0)
     >>> df = pd.DataFrame(data.L, columns=[f"v{j}" for j in range(5)])
     >>> lfs = [vectorized_lf(lambda d, j=j: d[f"v{j}"], name=f"copy_{j}") for j in range(5)]
     >>> blocks = apply_lfs(dd.from_pandas(df, npartitions=4), lfs)
     >>> model = dp.LabelModel(method="closed_form").fit(overlap_stats(blocks, scheduler="synchronous"))
-    >>> y_soft = predict_proba(blocks, model).compute(scheduler="synchronous")
+    >>> y_soft = soft_labels(blocks, model).compute(scheduler="synchronous")
     >>> bool(np.allclose(y_soft.to_numpy(), model.predict_proba(data.L)[:, 1]))
     True
     """
@@ -225,7 +228,9 @@ def predict_proba(blocks: LabelBlocks, model: Any) -> "dd.Series":
 
     blocks = _check_blocks(blocks)
     if not hasattr(model, "accuracies_"):
-        raise RuntimeError("the label model is not fitted yet; fit it first, e.g. dp.LabelModel().fit(scale.overlap_stats(blocks))")
+        from ..label_model import NotFittedError
+
+        raise NotFittedError("the label model is not fitted yet; fit it first, e.g. dp.LabelModel().fit(scale.overlap_stats(blocks))")
     if model.n_lfs_ != blocks.m:
         raise ValueError(f"the model was fit with {model.n_lfs_} LFs but the blocks have {blocks.m}")
     posterior = dask.delayed(_posterior_of_block, pure=True)

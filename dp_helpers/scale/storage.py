@@ -101,7 +101,7 @@ def read_label_matrix(path: str | Path) -> LabelBlocks:
 
     Examples
     --------
-    >>> from dp_helpers.scale import apply_lfs, overlap_stats, predict_proba, vectorized_lf
+    >>> from dp_helpers.scale import apply_lfs, vectorized_lf
     >>> import tempfile, dask.dataframe as dd
     >>> df = pd.DataFrame({"x": [3, -1, 1, 4]})
     >>> blocks = apply_lfs(dd.from_pandas(df, npartitions=2), [vectorized_lf(lambda d: np.sign(d["x"]), name="s")])

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .._validation import check_soft_labels
-from ..end_model import noise_aware_loss, set_seed
+from .._validation import check_features, check_soft_labels
+from ..end_model import _int, _positive_int, _positive_real, noise_aware_loss
 
 if TYPE_CHECKING:  # for type hints only: importing dp_helpers must not need Dask
     import dask.dataframe as dd
@@ -18,6 +18,16 @@ if TYPE_CHECKING:  # for type hints only: importing dp_helpers must not need Das
 # --------------------------------------------------------------------------------------------
 
 
+def _check_dask_frame(frame, name: str) -> None:
+    import dask.dataframe as dd
+
+    if not isinstance(frame, dd.DataFrame):
+        raise TypeError(
+            f"{name} must be a dask.dataframe.DataFrame; got {type(frame).__name__} "
+            "(for a pandas DataFrame use dd.from_pandas(df, npartitions=...), or dp.train in memory)"
+        )
+
+
 def soft_label_dataset(
     frame: "dd.DataFrame",
     features: Sequence[str],
@@ -25,13 +35,13 @@ def soft_label_dataset(
     *,
     batch_size: int = 1024,
     shuffle: bool = True,
-    seed: int = 0,
+    random_state: int = 0,
 ):
     """A ``tf.data.Dataset`` of ``(X, y_soft)`` batches that computes one partition at a time.
 
     Every pass (epoch) visits the partitions in a seeded random order and shuffles the rows of
     each, so only one partition (plus TensorFlow's prefetch) is ever in memory, and two runs
-    with the same seed see the same batches. Batches run across partition boundaries, so all
+    with the same ``random_state`` see the same batches. Batches run across partition boundaries, so all
     but the last have ``batch_size`` rows, and the dataset knows its length (``len(frame)``,
     which Dask reads from Parquet metadata where it can).
 
@@ -44,9 +54,10 @@ def soft_label_dataset(
     target : str
         Column of soft labels ``P(y = +1)`` in [0, 1].
     batch_size : int
+        Positive.
     shuffle : bool
         Shuffle partitions and rows (seeded) on every pass.
-    seed : int
+    random_state : int
 
     Returns
     -------
@@ -55,11 +66,19 @@ def soft_label_dataset(
 
     Raises
     ------
+    TypeError
+        If ``frame`` is not a Dask DataFrame, or ``batch_size`` / ``random_state`` not an int.
     ValueError
-        If a column is missing, or (while streaming) a soft label is outside [0, 1].
+        If a column is missing or ``batch_size`` < 1; while streaming, if a feature is NaN or
+        infinite or a soft label is outside [0, 1] (naming the partition).
     """
     import tensorflow as tf
 
+    _check_dask_frame(frame, "frame")
+    batch_size = _positive_int(batch_size, "batch_size")
+    seed = _int(random_state, "random_state")
+    if isinstance(features, str):
+        raise TypeError(f"features must be a list of column names; got the single str {features!r}: use [{features!r}]")
     features = list(features)
     missing = [c for c in features + [target] if c not in frame.columns]
     if missing:
@@ -75,6 +94,8 @@ def soft_label_dataset(
         for k in order:
             part = parts[k].compute()  # one partition in memory
             X = part[features].to_numpy(dtype=np.float32)
+            if len(part):
+                X = check_features(X, name=f"features (partition {k})")
             y = check_soft_labels(part[target].to_numpy(), name=f"{target} (partition {k})") if len(part) else y_left[:0]
             if shuffle:
                 rows = rng.permutation(len(part))
@@ -92,12 +113,13 @@ def soft_label_dataset(
     return dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size))).prefetch(2)
 
 
-def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3, seed: int = 0):
-    """Fit ``model`` to a stream of ``(X, y_soft)`` batches with the noise-aware loss; seeded.
+def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3):
+    """Fit ``model`` to a stream of ``(X, y_soft)`` batches with the noise-aware loss.
 
     The streaming twin of :func:`dp_helpers.train`: same loss (cross-entropy against soft
-    labels, from logits), same optimizer (Adam), ``verbose=0``, TensorFlow seeded and
-    deterministic.
+    labels, from logits), same optimizer (Adam), ``verbose=0``. The stream carries its own
+    seed (``soft_label_dataset(..., random_state=...)``) and the model builders seed the
+    weights, so nothing global is reseeded.
 
     Parameters
     ----------
@@ -105,7 +127,7 @@ def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3
         Outputs one logit per point, e.g. ``dp.build_logistic_regression(d)``.
     dataset : tf.data.Dataset
         Yields ``(X, y_soft)`` batches, e.g. from :func:`soft_label_dataset`.
-    epochs, learning_rate, seed : int, float, int
+    epochs, learning_rate : int, float
 
     Returns
     -------
@@ -113,6 +135,7 @@ def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3
     """
     import tensorflow as tf
 
-    set_seed(seed)
+    epochs = _positive_int(epochs, "epochs")
+    learning_rate = _positive_real(learning_rate, "learning_rate")
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
     return model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)  # the stream shuffles itself
