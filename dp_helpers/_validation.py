@@ -10,6 +10,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 VALID_VOTES = (-1, 0, 1)
@@ -25,6 +26,10 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
     Votes must be -1, 0 (abstain) or +1; L must be 2-D, non-empty and finite.
     """
     if is_sparse(L):
+        if L.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n points x m LFs); got a {L.ndim}-D sparse array of shape {L.shape}")
+        if np.iscomplexobj(L.data):
+            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers -1, 0 or +1")
         L = L if L.format == "csr" else sp.csr_matrix(L)
         if not L.has_canonical_format:
             L = L.copy()
@@ -35,7 +40,26 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
     else:
         if isinstance(L, (str, bytes)) or not hasattr(L, "__len__") and not hasattr(L, "__array__"):
             raise TypeError(f"{name} must be an array-like or a scipy.sparse matrix; got {type(L).__name__}")
-        L = np.asarray(L)
+        if hasattr(L, "to_numpy") and hasattr(L, "dtypes"):  # a DataFrame, nullable integer columns included
+            try:
+                L = L.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must hold numbers -1, 0 or +1; got columns of dtypes {sorted(set(map(str, L.dtypes)))}") from None
+        try:
+            L = np.asarray(L)
+        except ValueError:
+            lengths = sorted({len(row) for row in L if hasattr(row, "__len__")})
+            raise ValueError(
+                f"{name} is ragged: its rows have different lengths ({', '.join(map(str, lengths))}); "
+                "every row needs one vote per LF (0 where the LF abstains)"
+            ) from None
+        if np.iscomplexobj(L):
+            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers -1, 0 or +1")
+        if L.dtype == object:
+            try:  # e.g. a list of nullable pandas Series: numbers, pandas.NA for missing
+                L = np.asarray(pd.DataFrame(list(L)).to_numpy(dtype=np.float64, na_value=np.nan)) if L.ndim == 2 else L
+            except (TypeError, ValueError):
+                pass
         if L.dtype == object or not (np.issubdtype(L.dtype, np.number) or L.dtype == bool):
             raise TypeError(f"{name} must hold numbers -1, 0 or +1; got dtype {L.dtype}")
         if L.ndim != 2:
@@ -78,6 +102,7 @@ def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:
             bad = values.ravel()[flat]
             raise ValueError(
                 f"{name}[{_position(L, flat, values)}] is {bad}; votes must be -1, 0 (abstain) or +1, not NaN or inf"
+                + (" (a missing vote is an abstention: fillna(0))" if np.isnan(bad) else "")
             )
     ok = (values == -1) | (values == 0) | (values == 1)
     if not np.all(ok):

@@ -1,5 +1,6 @@
 """Every bad input gets an error that says what is wrong and where - never a silent NaN."""
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -124,3 +125,28 @@ def test_diverging_gradient_descent_is_an_error_not_nan():
     np.fill_diagonal(Z, 1)
     with pytest.raises(ValueError, match="gradient descent diverged"):
         dp.fit_signed_accuracies_tf(Z, steps=200, learning_rate=5.0)
+
+
+@pytest.mark.parametrize(
+    "L, error, message",
+    [
+        ([[1, 0, 1], [1, -1]], ValueError, r"L is ragged: its rows have different lengths \(2, 3\)"),
+        (np.array([[1 + 0j, 0, 1], [1, -1, 1j]]), TypeError, r"L holds complex numbers"),
+        (np.array([[1 + 0j, 0, 1], [1, -1, 1]]), TypeError, r"L holds complex numbers"),
+        (sp.coo_array(np.zeros((2, 2, 2))), ValueError, r"got a 3-D sparse array of shape \(2, 2, 2\)"),
+        (pd.DataFrame({"a": pd.array([1, None, -1], dtype="Int8"), "b": [1, 1, -1]}), ValueError,
+         r"L\[1, 0\] is nan; .*fillna\(0\)"),
+        (pd.DataFrame({"a": ["x", "y"]}), TypeError, r"must hold numbers"),
+    ],
+)
+def test_unclear_inputs_get_named_errors(L, error, message):
+    with pytest.raises(error, match=message):
+        dp.overlap_matrix(L)
+
+
+def test_nullable_pandas_integer_columns_are_accepted():
+    frame = pd.DataFrame({"a": pd.array([1, 0, -1, 1], dtype="Int8"), "b": pd.array([1, 1, -1, 0], dtype="Int64"),
+                          "c": pd.array([-1, 1, 1, 1], dtype="Int16")})
+    np.testing.assert_array_equal(dp.overlap_matrix(frame), dp.overlap_matrix(frame.to_numpy(dtype=int)))
+    model = dp.LabelModel(method="closed_form").fit(pd.concat([frame] * 5, ignore_index=True))
+    assert model.predict_proba(frame).shape == (4, 2)
