@@ -2,20 +2,18 @@
 
     with serve(Path("_build/html")) as base, launch() as browser:
         tab = Tab(browser)
-        tab.goto(base + "book/intro.html")          # load, MathJax typeset, network quiet
+        tab.goto(base + "book/intro.html")  # load event, MathJax typeset, network quiet
         assert not tab.console and not tab.failed
-        tab.page.screenshot(path="intro.png", full_page=True)   # tab.page: a Playwright Page
+        tab.page.screenshot(path="intro.png", full_page=True)  # tab.page: a Playwright Page
 
-Playwright drives the browser; nothing is downloaded: it runs the ``chromium`` found on PATH
-(Debian's package, which :func:`ensure_chromium` installs with apt when it is missing and we are
-root), never a browser build of its own. By default the browser is *offline*: every host name
-resolves to nothing, so only loopback (the built-in server) can be reached.
-
-``python -m booktools.browser PAGE.html OUT.pdf`` prints a page to PDF (``tasks.py pdf``).
+Playwright runs the ``chromium`` on PATH (Debian's; :func:`ensure_chromium` installs it as root),
+never a browser of its own: nothing is downloaded. Offline by default: no host name but loopback
+resolves. ``python -m booktools.browser PAGE.html OUT.pdf`` prints a page (``tasks.py pdf``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import http.server
@@ -24,43 +22,34 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Error, sync_playwright
+from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Error as BrowserError  # failed navigation, timeout, JS error
 
-# Every host name except loopback fails to resolve, as on a machine without a network.
 OFFLINE_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
-QUIET_FLAGS = ("--disable-quic", "--disable-component-update", "--disable-domain-reliability",
-               "--disable-breakpad", "--no-default-browser-check")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-LOCAL_SCHEMES = {"data", "blob", "about", "chrome-error"}
-# The PDF's sheet: A4 with these margins; PRINT_WIDTH is the text column in CSS pixels.
+# The PDF's sheet: A4 with these margins; PRINT_WIDTH is its text column in CSS pixels.
 PAPER = {"format": "A4", "margin": {"top": "0.6in", "bottom": "0.7in", "left": "0.6in", "right": "0.6in"}}
 PRINT_WIDTH = round((8.27 - 1.2) * 96)
 FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
-MATHJAX_READY = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-  await document.fonts.ready; return true; }"""
-
-BrowserError = Error  # what Playwright raises: a failed navigation, a timeout, a JavaScript error
+MATHJAX_READY = "async () => { await window.MathJax?.startup?.promise; await document.fonts.ready; }"
 
 
 class ChromiumUnavailable(RuntimeError):
-    """Chromium (or another Debian package) is not installed and cannot be installed here."""
+    """Chromium (or another Debian package) is missing and cannot be installed here."""
 
 
 def ensure_debian_package(command: str, package: str) -> str:
-    """Path of ``command``, after ``apt-get install package`` if it is missing and we are root.
+    """Path of ``command``, first running ``apt-get install package`` if it is missing.
 
     Parameters
     ----------
-    command : str
-        Executable to find on PATH, e.g. ``"pdftotext"``.
-    package : str
-        Debian package that provides it, e.g. ``"poppler-utils"``.
+    command, package : str
+        An executable (``"pdftotext"``) and the Debian package that has it (``"poppler-utils"``).
 
     Returns
     -------
@@ -74,42 +63,27 @@ def ensure_debian_package(command: str, package: str) -> str:
     RuntimeError
         If apt-get was there to use, but failed.
     """
-    found = shutil.which(command)
-    if found:
-        return found
+    if shutil.which(command):
+        return shutil.which(command)
     apt = shutil.which("apt-get")
     if os.name != "posix" or os.geteuid() != 0 or not apt:
         raise ChromiumUnavailable(f"`{command}` is not installed. On Debian or Ubuntu install it "
                                   f"with `sudo apt-get install {package}`.")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"Installing {package} with apt-get ...", flush=True)
     for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", package]):
-        done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if done.returncode:  # we should have been able to install it: an error, not a skip
+        done = subprocess.run(cmd, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode:  # we could have installed it: an error, not a skip
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    found = shutil.which(command)
-    if not found:
+    if not shutil.which(command):
         raise RuntimeError(f"apt-get installed {package}, but `{command}` is still not on PATH")
-    return found
+    return shutil.which(command)
 
 
 def ensure_chromium() -> str:
-    """Path of Chromium (or Chrome) on PATH, installing Debian's ``chromium`` first if needed.
-
-    Returns
-    -------
-    str
-        The browser executable.
-
-    Raises
-    ------
-    ChromiumUnavailable
-        If no browser is installed and we cannot install one (see :func:`ensure_debian_package`).
-    """
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return ensure_debian_package("chromium", "chromium")
+    """Path of Chromium (or Chrome) on PATH; else :func:`ensure_debian_package` installs ``chromium``."""
+    found = [shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")]
+    return next(filter(None, found), None) or ensure_debian_package("chromium", "chromium")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -120,8 +94,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 (a free port) in a thread; yield the base URL, ending in '/'."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
@@ -136,29 +110,30 @@ def serve(directory: Path) -> Iterator[str]:
 def is_local_url(url: str) -> bool:
     """True for URLs that do not leave the machine: loopback http(s)/ws, data:, blob:, about:."""
     parts = urlsplit(url)
-    if parts.scheme in LOCAL_SCHEMES:
+    if parts.scheme in {"data", "blob", "about", "chrome-error"}:
         return True
     return parts.scheme in {"http", "https", "ws", "wss"} and (parts.hostname or "") in LOOPBACK_HOSTS
 
 
+@functools.cache
+def _playwright():  # one per process: sync Playwright cannot nest, while browsers can
+    playwright = sync_playwright().start()
+    atexit.register(playwright.stop)
+    return playwright
+
+
 @contextlib.contextmanager
 def launch(executable: str | None = None, *, offline: bool = True) -> Iterator[Browser]:
-    """Start headless Chromium under Playwright and yield its ``Browser``; close it afterwards.
+    """Start headless Chromium (``executable``, else :func:`ensure_chromium`'s) under Playwright.
 
-    Parameters
-    ----------
-    executable : str, optional
-        Browser to run; by default :func:`ensure_chromium` finds (or installs) Debian's.
-    offline : bool
-        Make every host name but loopback unresolvable, as on a machine without a network.
+    With ``offline``, every host name but loopback fails to resolve, as without a network.
     """
-    args = [*QUIET_FLAGS, *([OFFLINE_FLAG] if offline else [])]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable or ensure_chromium(), args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = _playwright().chromium.launch(executable_path=executable or ensure_chromium(),
+                                            args=[OFFLINE_FLAG] if offline else [])
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 class Tab:
@@ -167,27 +142,25 @@ class Tab:
     Attributes
     ----------
     page : playwright.sync_api.Page
-        The page itself, for anything else (``evaluate``, ``screenshot``, ``pdf``, ...).
+        The page itself, for anything else (``evaluate``, ``screenshot``, ``emulate_media``, ...).
     requests : list of str
         Every URL requested.
     failed : list of str
-        Requests that failed (not merely aborted) or got an HTTP status >= 400, with the reason.
+        Requests that failed (other than aborted) or got an HTTP status >= 400, with the reason.
     console : list of str
-        Console errors and assertions (failed resource loads included) and uncaught exceptions.
+        Console errors and assertions (failed resource loads among them) and uncaught exceptions.
     """
 
     def __init__(self, browser: Browser, width: int = 1280, height: int = 900) -> None:
         self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.requests: list[str] = []
-        self.failed: list[str] = []
-        self.console: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: r.failure == "net::ERR_ABORTED"
-                     or self.failed.append(f"{r.url}: {r.failure}"))
-        self.page.on("response", lambda r: r.status < 400 or self.failed.append(f"{r.url}: HTTP {r.status}"))
-        self.page.on("console", lambda m: m.type not in {"error", "assert"} or self.console.append(
+        self.requests, self.failed, self.console = [], [], []
+        on = self.page.on
+        on("request", lambda r: self.requests.append(r.url))
+        on("requestfailed", lambda r: r.failure == "net::ERR_ABORTED" or self.failed.append(f"{r.url}: {r.failure}"))
+        on("response", lambda r: r.status < 400 or self.failed.append(f"{r.url}: HTTP {r.status}"))
+        on("console", lambda m: m.type not in {"error", "assert"} or self.console.append(
             f"console.{m.type}: {m.text} {m.location.get('url', '')}".rstrip()))
-        self.page.on("pageerror", lambda e: self.console.append(f"uncaught: {e}"))
+        on("pageerror", lambda e: self.console.append(f"uncaught: {e}"))
 
     def goto(self, url: str, timeout: float = 60) -> None:
         """Open ``url`` and wait for its load event, MathJax's typesetting and a quiet network."""
@@ -201,22 +174,16 @@ class Tab:
         self.page.context.close()
 
 
-def print_pdf(tab: Tab, pdf: Path) -> Path:
-    """Print ``tab``'s page to ``pdf``: A4 (:data:`PAPER`), page numbers in the footer."""
-    tab.page.pdf(path=str(pdf), print_background=True, display_header_footer=True,
-                 header_template="<span></span>", footer_template=FOOTER, **PAPER)
-    return pdf
+def print_site_to_pdf(page_file: Path, pdf: Path, before_print: Callable[[Tab], None] | None = None) -> Path:
+    """Serve ``page_file``'s folder on loopback, open the page offline and print it to ``pdf``
+    (on :data:`PAPER`, page numbers in the footer).
 
-
-def print_site_to_pdf(page_file: Path, pdf: Path, before_print=None) -> Path:
-    """Serve ``page_file``'s folder on loopback, open the page offline and print it to ``pdf``.
-
-    ``before_print(tab)``, if given, runs on the loaded page (laid out at the printed width).
+    ``before_print(tab)``, if given, runs on the loaded page, laid out :data:`PRINT_WIDTH` wide.
 
     Raises
     ------
     BrowserError
-        If the page logged a console error or a request failed while loading.
+        If the page logged a console error, or a request failed, while it loaded.
     """
     with serve(page_file.parent) as base, launch() as browser:
         tab = Tab(browser, width=PRINT_WIDTH)
@@ -225,7 +192,9 @@ def print_site_to_pdf(page_file: Path, pdf: Path, before_print=None) -> Path:
             raise BrowserError(f"{page_file} did not load cleanly: {(tab.console + tab.failed)[:5]}")
         if before_print:
             before_print(tab)
-        return print_pdf(tab, pdf)
+        tab.page.pdf(path=str(pdf), print_background=True, display_header_footer=True,
+                     header_template="<span></span>", footer_template=FOOTER, **PAPER)
+        return pdf
 
 
 if __name__ == "__main__":
@@ -233,5 +202,5 @@ if __name__ == "__main__":
         sys.exit("usage: python -m booktools.browser PAGE.html OUT.pdf")
     try:
         print_site_to_pdf(Path(sys.argv[1]), Path(sys.argv[2]))
-    except (ChromiumUnavailable, Error) as err:
+    except (ChromiumUnavailable, BrowserError) as err:
         sys.exit(f"Printing the PDF failed: {err}")

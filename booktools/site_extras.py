@@ -11,9 +11,8 @@
    ``html`` there, so sphinx-design's tabs fail with "unknown node type: sd_tab_input" in the
    build behind ``python3 tasks.py pdf``. The ``html`` handlers are copied over.
 4. **Display equations that fit the printed column.** Print cannot scroll, so ``book.css``
-   scales a display equation wider than the column down to fit it. CSS cannot measure the
-   equation, so a script records each one's width (in em, from MathJax) as ``--math-em``, and its
-   MathJax font size as ``--math-size``.
+   scales a display equation wider than the column down to fit it; a script records what CSS
+   cannot measure: each one's width in em (from MathJax) and MathJax's font size for it.
 """
 
 from __future__ import annotations
@@ -21,21 +20,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-
-FIT_MATH_JS = """
-window.addEventListener("load", async () => {
+FIT_MATH_JS = """window.addEventListener("load", async () => {
   const mj = window.MathJax;
-  if (!(mj && mj.startup && mj.startup.promise)) return;
+  if (!mj?.startup?.promise) return;
   await mj.startup.promise;
-  const doc = mj.startup.document;
-  for (const item of doc.math) {
-    if (!item.display || !item.typesetRoot) continue;
-    const box = item.typesetRoot;
-    box.style.setProperty("--math-em", mj.startup.output.getBBox(item, doc).w.toFixed(3));
-    box.style.setProperty("--math-size", box.style.fontSize || "100%");
+  for (const m of mj.startup.document.math) if (m.display && m.typesetRoot) {
+    m.typesetRoot.style.setProperty("--math-em", mj.startup.output.getBBox(m, mj.startup.document).w.toFixed(3));
+    m.typesetRoot.style.setProperty("--math-size", m.typesetRoot.style.fontSize || "100%");
   }
-});
-"""
+});"""
 
 
 def _md_twin(app, pagename: str) -> Path | None:
@@ -58,13 +51,9 @@ def add_md_download(app, pagename, templatename, context, doctree) -> None:
     position = next((i + 1 for i, b in enumerate(buttons) if b.get("label") == "download-source-button"),
                     len(buttons))
     buttons.insert(position, {
-        "type": "link",
-        "url": f"{context['pathto']('_sources', 1)}/{pagename}.md",
-        "text": ".md",
-        "tooltip": "Download the paired Markdown (Jupytext) file",
-        "icon": "fab fa-markdown",
-        "label": "download-md-button",
-    })
+        "type": "link", "url": f"{context['pathto']('_sources', 1)}/{pagename}.md", "text": ".md",
+        "tooltip": "Download the paired Markdown (Jupytext) file", "icon": "fab fa-markdown",
+        "label": "download-md-button"})
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
