@@ -196,7 +196,9 @@ def check_overlap_matrix(Z: Any, *, m: int | None = None, name: str = "Z") -> np
         raise ValueError(
             f"{name}[{i}, {j}] is {Z[i, j]:g}; an overlap rate (agreements - disagreements) / overlaps lies in [-1, 1]"
         )
-    asymmetric = ~((Z == Z.T) | (np.isnan(Z) & np.isnan(Z.T)) | np.isclose(Z, Z.T, rtol=0, atol=1e-9))
+    nan = np.isnan(Z)
+    with np.errstate(invalid="ignore"):
+        asymmetric = (np.abs(Z - Z.T) > 1e-9) | (nan != nan.T)
     if asymmetric.any():
         i, j = np.argwhere(asymmetric)[0]
         raise ValueError(f"{name} must be symmetric, but {name}[{i}, {j}] = {Z[i, j]:g} and {name}[{j}, {i}] = {Z[j, i]:g}")

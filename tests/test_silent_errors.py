@@ -415,3 +415,36 @@ def test_overlap_stats_of_real_matrices_pass_the_checks():
     L = np.random.default_rng(0).choice([-1, 0, 1], size=(500, 6))
     stats = dp.overlap_stats(L) + dp.overlap_stats(sp.csr_matrix(L))
     assert stats.n == 1000
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.05, 0.95), min_size=3, max_size=40).map(np.array), st.data())
+def test_default_tensorflow_fit_recovers_q_from_any_exact_rank_one_z(q, data):
+    flips = np.array(data.draw(st.lists(st.sampled_from([-1, 1]), min_size=len(q), max_size=len(q))))
+    q = q * flips
+    q = q if q.sum() >= 0 else -q
+    Z = np.outer(q, q)
+    np.fill_diagonal(Z, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dp.ConvergenceWarning)
+        fit = dp.fit_signed_accuracies_tf(Z, learning_rate=None, init=dp.fit_signed_accuracies_closed_form(Z), tol=1e-6)
+    np.testing.assert_allclose(fit.q, q, atol=2e-4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("full", [True, False])
+def test_closed_form_float32_path_agrees_with_float64(seed, full, monkeypatch):
+    import dp_helpers.label_model as lm
+
+    rng = np.random.default_rng(seed)
+    m = 300
+    q = rng.uniform(-0.2, 0.6, size=m)
+    Z = np.clip(np.outer(q, q) + rng.normal(0, 0.02, (m, m)), -1, 1)
+    Z = (Z + Z.T) / 2
+    np.fill_diagonal(Z, 1)
+    if not full:
+        Z[0, 1] = Z[1, 0] = np.nan
+    fast = dp.fit_signed_accuracies_closed_form(Z)
+    monkeypatch.setattr(lm, "_FLOAT32_BEYOND", 10**9)
+    np.testing.assert_allclose(fast, dp.fit_signed_accuracies_closed_form(Z), atol=1e-5)
+    assert np.abs(fast - q).mean() < 0.01
