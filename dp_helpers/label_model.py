@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from ._validation import (
@@ -534,8 +535,9 @@ def _check_real(value: Any, name: str, *, low: float | None = None, strict: bool
     return value
 
 
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped before its convergence test passed."""
+class ConvergenceWarning(_SklearnConvergenceWarning):
+    """An iterative fit stopped before its convergence test passed (a ``UserWarning``, and
+    scikit-learn's ``ConvergenceWarning``, so filters for either catch it)."""
 
 
 class OneClassLFWarning(UserWarning):

@@ -152,6 +152,11 @@ def make_synthetic(
     >>> data.L.shape, data.groups
     ((1000, 7), [[0, 5, 6]])
     """
+    for name, value in (("n", n), ("d", d), ("m", m)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    if isinstance(coverage, (str, bytes)) or isinstance(lf_accuracies, (str, bytes)):
+        raise TypeError("coverage and lf_accuracies must be numbers, not str")
     rng = np.random.default_rng(random_state)
     class_balance = check_probability(class_balance, "class_balance")
     cov = np.broadcast_to(np.asarray(coverage, dtype=float), (m,)).copy()

@@ -70,3 +70,16 @@ def test_synthetic_is_reproducible_and_seed_dependent():
 def test_synthetic_rejects_bad_knobs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         dp.make_synthetic(n=10, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error", [(dict(n=0), ValueError), (dict(m=2.5), ValueError), (dict(d=True), ValueError),
+                                           (dict(coverage="0.3"), TypeError), (dict(lf_accuracies="0.7"), TypeError)])
+def test_make_synthetic_refuses_bad_sizes_and_text_numbers(kwargs, error):
+    with pytest.raises(error, match=r"must be a positive int|must be numbers, not str"):
+        dp.make_synthetic(**{"n": 100, "m": 3, "d": 1, **kwargs})
+
+
+def test_original_data_takes_random_state():
+    a = dp.make_original_tutorial_data(n=50, d=3, m=3, random_state=7)
+    b = dp.make_original_tutorial_data(n=50, d=3, m=3, random_state=7)
+    np.testing.assert_array_equal(a.L, b.L)
