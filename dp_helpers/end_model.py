@@ -18,7 +18,7 @@ import numpy as np
 from ._validation import check_features, check_soft_labels
 
 
-def set_seed(seed: int) -> None:
+def set_seed(random_state: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic, process-wide.
 
     For a chapter's first cell, where global determinism is wanted. Nothing in ``dp_helpers``
@@ -30,9 +30,10 @@ def set_seed(seed: int) -> None:
     """
     import tensorflow as tf
 
-    random.seed(seed)
-    np.random.seed(seed)
-    tf.keras.utils.set_random_seed(seed)
+    random_state = _int(random_state, "random_state")
+    random.seed(random_state)
+    np.random.seed(random_state)
+    tf.keras.utils.set_random_seed(random_state)
     tf.config.experimental.enable_op_determinism()
 
 

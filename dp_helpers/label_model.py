@@ -432,6 +432,8 @@ def fit_signed_accuracies_tf(
     Z = check_overlap_matrix(Z)
     target, mask = _masked_target(Z)
     if init is None:
+        init_mean = _check_real(init_mean, "init_mean")
+        init_std = _check_real(init_std, "init_std", low=0.0)
         q0 = np.random.default_rng(random_state).normal(init_mean, init_std, size=(Z.shape[0], 1))
     else:
         q0 = np.asarray(init, dtype=np.float64).reshape(-1, 1)
