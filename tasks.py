@@ -145,6 +145,8 @@ def notebooks(args: list[str]) -> int:
               "--ExecutePreprocessor.kernel_name=python3", "--ExecutePreprocessor.record_timing=False",
               ipynb.relative_to(ROOT), *extra)
         tidy_notebook(ipynb)
+        if md.exists():  # Jupytext opens a pair only if the text file is not older than the .ipynb
+            os.utime(md)
     return 0
 
 

@@ -37,7 +37,8 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from .label_model import ConvergenceWarning, NotFittedError
 
 __all__ = ["ClassConditionalLabelModel", "from_snorkel", "sample_from_tables", "to_snorkel"]
 
@@ -228,7 +229,8 @@ class ClassConditionalLabelModel(BaseEstimator):
     def predict(self, L: Any) -> np.ndarray:
         """The most probable class of each row. An exact tie goes to the class listed first in
         ``classes_``: a fixed rule, so a row's label never depends on the other rows."""
-        return self.classes_[np.argmax(self.predict_proba(L), axis=1)]
+        proba = self.predict_proba(L)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def lf_accuracies(self) -> np.ndarray:
         """For each LF and class, ``P(y = c | lambda_j = c)``: how often a vote for c is right.

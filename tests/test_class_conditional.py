@@ -166,8 +166,9 @@ def test_estimator_conventions():
     assert model.get_params()["smoothing"] == 0.5
     copy = clone(model).set_params(max_iter=10)
     assert copy.max_iter == 10 and model.max_iter == 50
-    with pytest.raises(NotFittedError, match="not fitted"):
-        model.predict_proba(np.ones((2, 3), dtype=int))
+    for method in (model.predict_proba, model.predict):
+        with pytest.raises(dp.NotFittedError, match="not fitted"):
+            method(np.ones((2, 3), dtype=int))
     assert issubclass(NotFittedError, ValueError)
 
 
