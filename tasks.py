@@ -113,7 +113,7 @@ def book_command(builder: str = "html", *args: str) -> list[str]:
 
     ``-n -W --keep-going``: every broken reference is reported, and any warning fails the build.
     """
-    return [str(venv_exe("jupyter-book")), "build", ".", "--builder", builder,
+    return [str(venv_exe("jupyter-book")), "build", ".", "--all", "--builder", builder,
             "-n", "-W", "--keep-going", *args]
 
 

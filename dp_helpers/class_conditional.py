@@ -33,9 +33,9 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 
 from .label_model import ConvergenceWarning, NotFittedError
@@ -142,25 +142,25 @@ class ClassConditionalLabelModel(BaseEstimator):
             raise ValueError(f"L has {m} LF{'s' if m != 1 else ''}; the class-conditional model needs at least 3 "
                              "(its tables are identified from agreements among three or more LFs)")
         K = classes.size
-        silent = np.flatnonzero(_votes_per_lf(idx) == 0)
-        if silent.size:
-            raise ValueError(f"LF {int(silent[0])} (column {int(silent[0])} of L) never votes; remove it, "
-                             "since nothing can be learned about an LF that always abstains")
         prior = None
         if self.class_prior is not None:
             prior = _check_prior(self.class_prior, K)
         patterns, counts, inverse = _patterns(idx, K)
-        onehot = _onehot(patterns, K)                       # (U, m*(K+1)) sparse incidence
-        post = self._initial_posterior(patterns, counts, K)
+        onehot = _onehot(patterns, K)                       # (U, m*K) sparse incidence of votes
+        vote_counts = (onehot.T @ counts).reshape(m, K)
+        silent = np.flatnonzero(vote_counts.sum(axis=1) == 0)
+        if silent.size:
+            raise ValueError(f"LF {int(silent[0])} (column {int(silent[0])} of L) never votes; remove it, "
+                             "since nothing can be learned about an LF that always abstains")
+        votes = _votes_per_class(onehot, K)                 # (U, K): votes for each class
+        post = self._initial_posterior(votes)
         history = []
         alpha = float(self.smoothing)
         self.converged_ = False
         theta = None
         for it in range(1, self.max_iter + 1):
             theta, pi = _m_step(onehot, counts, post, m, K, alpha, prior, self.better_than_chance, theta)
-            log_joint = _log_joint(onehot, theta, pi)
-            norm = logsumexp(log_joint, axis=1)
-            post = np.exp(log_joint - norm[:, None])
+            post, norm = _normalise(_log_joint(onehot, theta, pi))
             penalty = alpha * np.log(theta).sum() + (alpha * np.log(pi).sum() if prior is None else 0.0)
             history.append((counts @ norm + penalty) / n)
             if it > 1 and history[-1] - history[-2] < self.tol:
@@ -169,7 +169,7 @@ class ClassConditionalLabelModel(BaseEstimator):
         if not self.converged_:
             warnings.warn(f"EM stopped after max_iter={self.max_iter} iterations before the objective changed by less "
                           f"than tol={self.tol}; raise max_iter", ConvergenceWarning, stacklevel=2)
-        theta, pi, post = _align_classes(theta, pi, post, patterns, counts, K)
+        theta, pi, post = _align_classes(theta, pi, post, votes, counts)
         self.classes_ = classes
         self.conditional_ = theta
         self.class_prior_ = pi
@@ -177,9 +177,9 @@ class ClassConditionalLabelModel(BaseEstimator):
         self.objective_ = np.asarray(history)
         self.n_patterns_ = int(counts.size)
         self.n_lfs_ = m
-        self.vote_counts_ = np.stack([(idx == c + 1).sum(axis=0) for c in range(K)], axis=1)
+        self.vote_counts_ = vote_counts.astype(np.int64)
         # predict_proba on the very same L (the usual next call) reuses the patterns counted here
-        self._fit_cache = (key, patterns, inverse) if key is not None else None
+        self._fit_cache = (key, onehot, inverse) if key is not None else None
         return self
 
     def _check_params(self) -> None:
@@ -202,10 +202,10 @@ class ClassConditionalLabelModel(BaseEstimator):
         if isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer)):
             raise ValueError(f"random_state must be an int; got {self.random_state!r}")
 
-    def _initial_posterior(self, patterns: np.ndarray, counts: np.ndarray, K: int) -> np.ndarray:
+    def _initial_posterior(self, votes: np.ndarray) -> np.ndarray:
+        U, K = votes.shape
         if self.init == "random":
-            return np.random.default_rng(self.random_state).dirichlet(np.ones(K), size=counts.size)
-        votes = np.stack([(patterns == c + 1).sum(axis=1) for c in range(K)], axis=1).astype(float)
+            return np.random.default_rng(self.random_state).dirichlet(np.ones(K), size=U)
         total = votes.sum(axis=1, keepdims=True)
         return np.where(total > 0, votes / np.maximum(total, 1), 1.0 / K)
 
@@ -216,14 +216,14 @@ class ClassConditionalLabelModel(BaseEstimator):
         K = self.classes_.size
         cache = getattr(self, "_fit_cache", None)
         if cache is not None and _fingerprint(L) == cache[0]:
-            patterns, inverse = cache[1], cache[2]
+            onehot, inverse = cache[1], cache[2]
         else:
             idx, _ = _to_outcomes(L, K, classes=self.classes_)
             if idx.shape[1] != self.n_lfs_:
                 raise ValueError(f"L has {idx.shape[1]} LFs (columns) but the model was fit with {self.n_lfs_}")
             patterns, _, inverse = _patterns(idx, K)
-        log_joint = _log_joint(_onehot(patterns, K), self.conditional_, self.class_prior_)
-        post = np.exp(log_joint - logsumexp(log_joint, axis=1)[:, None])
+            onehot = _onehot(patterns, K)
+        post, _ = _normalise(_log_joint(onehot, self.conditional_, self.class_prior_))
         return post[inverse]
 
     def predict(self, L: Any) -> np.ndarray:
@@ -304,10 +304,6 @@ def _fingerprint(L: Any):
     return L.shape, L.dtype.str, hashlib.blake2b(data.view(np.uint8).ravel(), digest_size=16).hexdigest()
 
 
-def _votes_per_lf(idx: np.ndarray) -> np.ndarray:
-    return (idx != 0).sum(axis=0)
-
-
 def _patterns(idx: np.ndarray, K: int):
     """Distinct rows of ``idx``: (patterns (U, m), counts (U,), inverse (n,)).
 
@@ -326,24 +322,34 @@ def _patterns(idx: np.ndarray, K: int):
             block[r:r + 65_536] = idx[r:r + 65_536, start:start + width].astype(np.float64) @ powers
         if codes is None:
             codes = block
-        else:
-            _, codes = np.unique(codes * 0 + np.unique(codes, return_inverse=True)[1] * (int(block.max()) + 1)
-                                 + block, return_inverse=True)
-    _, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
-    return idx[first], counts.astype(float), inverse.ravel()
+        else:                                     # both as ranks < n, so the pair code fits in int64
+            seen, block = pd.factorize(codes)[0], pd.factorize(block)[0]
+            codes = seen * (int(block.max()) + 1) + block
+    # Hashing (pandas) numbers the distinct codes in order of first appearance, in linear time.
+    inverse = pd.factorize(codes)[0]
+    first_seen = np.empty(n, dtype=bool)
+    first_seen[0] = True
+    first_seen[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+    counts = np.bincount(inverse).astype(float)
+    return idx[np.flatnonzero(first_seen)], counts, inverse
 
 
 def _onehot(patterns: np.ndarray, K: int) -> sp.csr_matrix:
-    """Sparse (U, m*(K+1)) matrix with a 1 at column j*(K+1) + v for pattern u's outcome v at LF j."""
+    """Sparse (U, m*K) matrix with a 1 at column j*K + v - 1 where pattern u votes outcome v >= 1 at
+    LF j. Abstentions are left out: they are whatever mass the votes leave (see :func:`_m_step`)."""
     U, m = patterns.shape
-    cols = (np.arange(m) * (K + 1))[None, :] + patterns
-    data = np.ones(U * m)
-    return sp.csr_matrix((data, (np.repeat(np.arange(U), m), cols.ravel())), shape=(U, m * (K + 1)))
+    rows, lfs = np.nonzero(patterns)
+    cols = lfs * K + patterns[rows, lfs].astype(np.int64) - 1
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(U, m * K))
 
 
 def _m_step(onehot, counts, post, m, K, alpha, prior, constrain, previous):
-    weighted = onehot.T @ (post * counts[:, None])          # (m*(K+1), K): expected counts
-    table = weighted.reshape(m, K + 1, K) + alpha
+    mass = post * counts[:, None]                            # (U, K): expected points per class
+    votes = (onehot.T @ mass).reshape(m, K, K)               # [j, v-1, c]: expected votes v given c
+    table = np.empty((m, K + 1, K))
+    table[:, 1:, :] = votes
+    table[:, 0, :] = mass.sum(axis=0)[None, :] - votes.sum(axis=1)      # abstentions
+    table = np.maximum(table, 0) + alpha
     theta = table / table.sum(axis=1, keepdims=True)
     if constrain:
         for _ in range(5):      # with K > 2, pooling one outcome can unsettle another: repeat
@@ -357,8 +363,8 @@ def _m_step(onehot, counts, post, m, K, alpha, prior, constrain, previous):
             keep = (gain < 0) | ~_feasible(theta)
             theta[keep] = previous[keep]
     if prior is None:
-        mass = (post * counts[:, None]).sum(axis=0) + alpha
-        pi = mass / mass.sum()
+        total = mass.sum(axis=0) + alpha
+        pi = total / total.sum()
     else:
         pi = prior
     return theta, pi
@@ -400,15 +406,34 @@ def _better_than_chance(table: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 
 def _log_joint(onehot, theta, pi):
+    """log P(y = c, pattern u): every LF abstains, then each vote swaps its abstention factor."""
     m, _, K = theta.shape
-    return np.log(pi)[None, :] + onehot @ np.log(theta).reshape(m * (K + 1), K)
+    log_theta = np.log(theta)
+    base = np.log(pi) + log_theta[:, 0, :].sum(axis=0)                   # (K,)
+    swap = (log_theta[:, 1:, :] - log_theta[:, :1, :]).reshape(m * K, K)
+    return base[None, :] + onehot @ swap
 
 
-def _align_classes(theta, pi, post, patterns, counts, K):
+def _normalise(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior rows and their log normalisers (a log-sum-exp over the K classes)."""
+    top = log_joint[:, 0].copy()
+    for c in range(1, log_joint.shape[1]):        # column by column: fast for a handful of classes
+        np.maximum(top, log_joint[:, c], out=top)
+    weights = np.exp(log_joint - top[:, None])
+    total = weights @ np.ones(weights.shape[1])
+    return weights / total[:, None], top + np.log(total)
+
+
+def _votes_per_class(onehot: sp.csr_matrix, K: int) -> np.ndarray:
+    """(U, K) count of each pattern's votes for each class."""
+    return onehot @ np.tile(np.eye(K), (onehot.shape[1] // K, 1))
+
+
+def _align_classes(theta, pi, post, votes, counts):
     """Resolve EM's label switching: relabel the fitted classes so that, on the whole, a vote for
     class c falls on points the model puts in class c (LFs better than chance on the class they
     vote for). A linear assignment between fitted classes and voted classes."""
-    votes = np.stack([(patterns == c + 1).sum(axis=1) for c in range(K)], axis=1).astype(float)
+    K = votes.shape[1]
     agreement = (post * counts[:, None]).T @ votes            # (fitted class, voted class)
     rows, cols = linear_sum_assignment(-agreement)
     order = np.empty(K, dtype=int)
