@@ -202,8 +202,9 @@ def make_student_edition(root: Path, out: Path, scaffolds_only: bool = False) ->
     if not scaffolds_only:
         (out / "README.md").write_text(README, encoding="utf-8")
         shutil.copy2(root / "requirements-participant.txt", out / "requirements.txt")
-        (out / "benchmarks").mkdir()  # the scaling chapter plots the committed benchmark table
-        shutil.copy2(root / "benchmarks" / "scale.md", out / "benchmarks" / "scale.md")
+        (out / "benchmarks").mkdir()  # chapters 5 and 8 read committed benchmark tables
+        for table in ("scale.md", "class_conditional.md"):
+            shutil.copy2(root / "benchmarks" / table, out / "benchmarks" / table)
     summary = []
     for path, nb in chapters.items():
         student = student_notebook(nb, book, path.name)

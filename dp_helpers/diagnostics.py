@@ -40,8 +40,8 @@ def correlated_pairs(
 ) -> pd.DataFrame:
     """Pairs of LFs that agree far more (or less) than independent LFs with accuracies q would.
 
-    ``Z_ij`` averages ``c_ij`` products of votes, each +1 or -1 with mean ``q_i q_j``, so under
-    independence its standard error is ``sqrt((1 - (q_i q_j)^2) / c_ij)``. The table lists the
+    ``Z_jk`` averages ``c_jk`` products of votes, each +1 or -1 with mean ``q_j q_k``, so under
+    independence its standard error is ``sqrt((1 - (q_j q_k)^2) / c_jk)``. The table lists the
     pairs whose standardized residual ``z`` exceeds ``threshold`` in absolute value.
 
     Parameters
@@ -58,7 +58,7 @@ def correlated_pairs(
     Returns
     -------
     pandas.DataFrame
-        Columns ``lf_i``, ``lf_j``, ``overlaps``, ``Z``, ``expected`` (``q_i q_j``), ``residual``,
+        Columns ``lf_j``, ``lf_k`` (the pair, j < k), ``overlaps``, ``Z``, ``expected`` (``q_j q_k``), ``residual``,
         ``z``; sorted by ``z``, largest first.
     """
     stats = L if isinstance(L, OverlapStats) else overlap_stats(L)
@@ -75,21 +75,21 @@ def correlated_pairs(
     R = overlap_residuals(Z, q)
     expected = np.outer(q, q)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # An unclipped fit can put |q| at or past 1, where the variance 1 - (q_i q_j)^2 vanishes;
-        # no average of c_ij votes is known better than about 1 / c_ij.
+        # An unclipped fit can put |q| at or past 1, where the variance 1 - (q_j q_k)^2 vanishes;
+        # no average of c_jk votes is known better than about 1 / c_ij.
         variance = np.maximum(1 - expected**2, 1 / stats.counts) / stats.counts
         z = R / np.sqrt(variance)
-    i, j = np.triu_indices(stats.m, 1)
-    keep = np.abs(np.nan_to_num(z[i, j])) > threshold
+    j, k = np.triu_indices(stats.m, 1)
+    keep = np.abs(np.nan_to_num(z[j, k])) > threshold
     table = pd.DataFrame(
         {
-            "lf_i": [names[k] for k in i[keep]],
-            "lf_j": [names[k] for k in j[keep]],
-            "overlaps": stats.counts[i, j][keep],
-            "Z": Z[i, j][keep],
-            "expected": expected[i, j][keep],
-            "residual": R[i, j][keep],
-            "z": z[i, j][keep],
+            "lf_j": [names[a] for a in j[keep]],
+            "lf_k": [names[b] for b in k[keep]],
+            "overlaps": stats.counts[j, k][keep],
+            "Z": Z[j, k][keep],
+            "expected": expected[j, k][keep],
+            "residual": R[j, k][keep],
+            "z": z[j, k][keep],
         }
     )
     return table.sort_values("z", ascending=False, ignore_index=True)

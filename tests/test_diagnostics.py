@@ -17,7 +17,7 @@ def test_duplicated_lfs_are_flagged_and_independent_ones_are_not():
     data = dp.make_synthetic(n=20_000, m=10, duplicates={0: 2}, random_state=3)
     model = dp.LabelModel(method="closed_form").fit(data.L)
     pairs = dp.correlated_pairs(data.L, model.signed_accuracies_, threshold=5)
-    flagged = {frozenset((a, b)) for a, b in zip(pairs.lf_i, pairs.lf_j)}
+    flagged = {frozenset((a, b)) for a, b in zip(pairs.lf_j, pairs.lf_k)}
     copies = {frozenset(("LF 0", "LF 10")), frozenset(("LF 0", "LF 11")), frozenset(("LF 10", "LF 11"))}
     assert copies <= flagged
     clean = dp.make_synthetic(n=20_000, m=10, random_state=3)
