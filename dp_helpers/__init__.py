@@ -3,7 +3,7 @@
 Label convention everywhere: +1 / -1 votes, 0 = abstain. TensorFlow is imported only by the
 functions that need it, so the label model's NumPy paths load in a fraction of a second.
 """
-from .book import fill, format_interval, glue, mean_interval, say, show
+from .book import fill, format_interval, glue, mean_interval, read_markdown_tables, say, show
 from .class_conditional import ClassConditionalLabelModel, from_snorkel, sample_from_tables, to_snorkel
 from .datasets import YouTubeSpam, load_youtube_spam
 from .diagnostics import correlated_pairs, estimate_class_prior, overlap_residuals

@@ -160,3 +160,50 @@ def format_interval(values: Any, digits: int = 3, level: float = 0.95) -> str:
     """
     mean, half = mean_interval(values, level)
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def read_markdown_tables(path: Any) -> list:
+    """Every pipe table in a Markdown file (such as a committed benchmark table), as DataFrames.
+
+    Cells that read as numbers become numbers; the alignment row is skipped.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        In the order the tables appear; empty if the file has none.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.md"
+    >>> _ = f.write_text("text\\n\\n| model | acc |\\n|:--|--:|\\n| a | 0.5 |\\n")
+    >>> read_markdown_tables(f)[0].to_dict("records")
+    [{'model': 'a', 'acc': 0.5}]
+    """
+    import pandas as pd
+    from pathlib import Path
+
+    tables, rows = [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip().startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not all(set(cell) <= set(":-") and cell for cell in cells):   # skip |---|:--:|
+                rows.append(cells)
+        elif rows:
+            frame = pd.DataFrame(rows[1:], columns=rows[0])
+            for column in frame.columns:
+                numbers = pd.to_numeric(frame[column], errors="coerce")
+                if numbers.notna().all():
+                    frame[column] = numbers
+            tables.append(frame)
+            rows = []
+    return tables
