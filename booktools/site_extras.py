@@ -10,26 +10,13 @@
    ``singlehtml`` builder by name, and Sphinx then ignores every handler registered for plain
    ``html`` there, so sphinx-design's tabs fail with "unknown node type: sd_tab_input" in the
    build behind ``python3 tasks.py pdf``. The ``html`` handlers are copied over.
-4. **Display equations that fit the printed column.** Print cannot scroll, so ``book.css``
-   scales a display equation wider than the column down to fit it; a script records what CSS
-   cannot measure: each one's width in em (from MathJax) and MathJax's font size for it.
+(Display equations that fit the printed column: ``book/_static/fit-math.js`` with ``book.css``.)
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-FIT_MATH_JS = """window.addEventListener("load", async () => {
-  const mj = window.MathJax;
-  if (!mj?.startup?.promise) return;
-  await mj.startup.promise;
-  for (const m of mj.startup.document.math) if (m.display && m.typesetRoot) {
-    m.typesetRoot.style.setProperty("--math-em", mj.startup.output.getBBox(m, mj.startup.document).w.toFixed(3));
-    m.typesetRoot.style.setProperty("--math-size", m.typesetRoot.style.fontSize || "100%");
-  }
-});"""
-
 
 def _md_twin(app, pagename: str) -> Path | None:
     if pagename not in app.env.found_docs:
@@ -81,7 +68,6 @@ def share_html_handlers(app) -> None:
 
 def setup(app):
     app.connect("builder-inited", share_html_handlers)
-    app.add_js_file(None, body=FIT_MATH_JS)
     # After sphinx-book-theme (priority 501) has built the header buttons.
     app.connect("html-page-context", add_md_download, priority=600)
     app.connect("html-page-context", drop_duplicate_scripts, priority=600)

@@ -27,14 +27,7 @@ HOLE = "# --- your code below ---"
 HOLE_LINES = re.compile(rf"^([ \t]*){re.escape(HOLE)}$(?:(?:\n[ \t]*)*\n\1.*\S.*)*", re.M)
 TODO = rf'\1{HOLE}\n\1raise NotImplementedError("TODO: your code here")'  # what HOLE_LINES become
 MARKER = ".student-edition"
-README = """# Data Programming, Hands-On: student notebooks
-
-One notebook per chapter, with the exercises but not their solutions (they are on the book's site),
-no cell run yet. In `scaffolds/`, the workshop's notebooks, fill in each cell that raises
-`NotImplementedError("TODO ...")`, then run the check after it. A copy of `dp_helpers` is beside the
-notebooks; install the rest with `python3 -m venv .venv` and `.venv/bin/python -m pip install -r
-requirements.txt` (offline: add `--no-index --find-links WHEELS`), then run `.venv/bin/jupyter lab`.
-"""
+README = Path(__file__).with_name("student-README.md")  # the student folder's README
 
 
 class Book:
@@ -200,7 +193,7 @@ def make_student_edition(root: Path, out: Path, scaffolds_only: bool = False) ->
         shutil.copytree(root / "dp_helpers", folder / "dp_helpers", ignore=ignore)
         (folder / MARKER).write_text("Made by `python3 tasks.py student`; replaced on every run.\n")
     if not scaffolds_only:
-        (out / "README.md").write_text(README, encoding="utf-8")
+        shutil.copy2(README, out / "README.md")
         shutil.copy2(root / "requirements-participant.txt", out / "requirements.txt")
         (out / "benchmarks").mkdir()  # chapters 5 and 8 read committed benchmark tables
         for table in ("scale.md", "class_conditional.md"):
