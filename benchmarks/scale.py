@@ -8,10 +8,12 @@ records (``dp_helpers.scale.write_scored_records``: m one-byte scores per record
 Parquet under /tmp/dp_scale_bench, not in the repository):
 
 - apply: read the records from Parquet with Dask, run m vectorized LFs on every partition and
-  write L (sparse, one Parquet file per partition);
+  write L (``scale.write_label_matrix``: one Parquet file per partition, wide int8 columns where
+  records have many votes, sparse lists otherwise);
 - overlaps, fit, posterior: from L on Parquet, the map-reduce of the overlap statistics, the
   closed-form fit, and the posterior of every record (reduced to its mean, so that all of it is
-  computed but nothing big is kept); end to end is their sum.
+  computed but nothing big is kept); end to end is their sum, in wall-clock seconds and in CPU
+  seconds of the process (all threads), which other jobs on the machine disturb much less.
 
 Each stage runs in a fresh subprocess, whose peak resident memory (``ru_maxrss``) is reported
 (overlaps, fit and posterior are timed best of 3 runs in that process),
@@ -132,6 +134,7 @@ def child_label_model(n, m, coverage):
 
     runs = []
     for _ in range(REPEATS):  # best of REPEATS: the machine is shared, the minimum is the least disturbed
+        cpu_start = time.process_time()
         start = time.perf_counter()
         blocks = scale.read_label_matrix(labels_dir(n, m, coverage))
         stats = scale.overlap_stats(blocks)
@@ -140,7 +143,8 @@ def child_label_model(n, m, coverage):
         t_fit = time.perf_counter()
         mean_y_soft = float(scale.soft_labels(blocks, model).mean().compute())
         t_posterior = time.perf_counter()
-        runs.append({
+        cpu = time.process_time() - cpu_start
+        runs.append({"end_to_end_cpu_s": cpu,
             "overlaps_s": t_overlaps - start, "fit_s": t_fit - t_overlaps, "posterior_s": t_posterior - t_fit,
             "end_to_end_s": t_posterior - start, "mean_y_soft": mean_y_soft,
         })
@@ -161,13 +165,16 @@ def _grade(block, y_part, accuracies):
     import numpy as np
     import dp_helpers as dp
 
+    import scipy.sparse as sp
+
     y = y_part["y"].to_numpy()
-    rows = np.repeat(np.arange(block.L.shape[0]), np.diff(block.L.indptr))
-    right = block.L.data == y[rows]
-    m = block.L.shape[1]
-    correct = np.bincount(block.L.indices, weights=right, minlength=m)
-    votes = np.bincount(block.L.indices, minlength=m)
-    y_soft = dp.posterior(block.L, accuracies)
+    L = sp.csr_matrix(block.L)  # a block from the wide layout is dense
+    rows = np.repeat(np.arange(L.shape[0]), np.diff(L.indptr))
+    right = L.data == y[rows]
+    m = L.shape[1]
+    correct = np.bincount(L.indices, weights=right, minlength=m)
+    votes = np.bincount(L.indices, minlength=m)
+    y_soft = dp.posterior(L, accuracies)
     lm_correct = np.sum(0.5 * (np.sign(y_soft - 0.5) * y + 1))
     return correct, votes, lm_correct
 
@@ -247,7 +254,7 @@ COLUMNS = [
     ("n", "{:.0e}"), ("m", "{}"), ("coverage", "{}"), ("partitions", "{}"),
     ("apply_s", "{:.2f}"), ("apply_peak_mb", "{:.0f}"), ("records_mb", "{:.0f}"), ("L_mb", "{:.1f}"),
     ("overlaps_s", "{:.2f}"), ("fit_s", "{:.3f}"), ("posterior_s", "{:.2f}"), ("end_to_end_s", "{:.2f}"),
-    ("peak_mb", "{:.0f}"), ("memory_end_to_end_s", "{:.2f}"), ("memory_peak_mb", "{:.0f}"),
+    ("end_to_end_cpu_s", "{:.2f}"), ("peak_mb", "{:.0f}"), ("memory_end_to_end_s", "{:.2f}"), ("memory_peak_mb", "{:.0f}"),
     ("mae", "{:.4f}"), ("label_model_acc", "{:.4f}"),
 ]
 
@@ -299,7 +306,8 @@ def main():
                 print(" ".join(f"{name}={fmt(row, name, spec)}" for name, spec in COLUMNS), f"load={row['load']:.1f}", flush=True)
     styles = run_child("lf_styles", 100_000, 20, 0.25)
 
-    target = next((r for r in rows if (r["n"], r["m"], r["coverage"]) == (10_000_000, 100, 0.05)), None)
+    # (n, m, coverage): (wall-clock target in seconds, memory target in MB), issue 13.
+    targets = {(10_000_000, 100, 0.25): (15, 2048), (10_000_000, 100, 0.05): (60, 2048)}
     lines = [
         "# Scaling-up benchmark",
         "",
@@ -315,11 +323,13 @@ def main():
         "`coverage` of the records. Times in seconds, memory as peak resident set (MB) of the subprocess "
         f"that ran the stage (a subprocess that only imports Dask and dp_helpers peaks at {idle:.0f} MB).",
         "",
-        "- `apply_s`: records from Parquet, LFs on every partition, L written to Parquet (`apply_peak_mb`); "
+        "- `apply_s`: records from Parquet, LFs on every partition, L written to Parquet (`apply_peak_mb`; "
+        "one int8 column per LF where records get at least 20 votes on average, else sparse lists); "
         "`records_mb`, `L_mb`: their sizes on disk.",
         "- `overlaps_s`, `fit_s`, `posterior_s`: from L on Parquet, the overlap map-reduce, the closed-form "
-        "fit from the m x m sums, the posterior of every record; `end_to_end_s` is their sum and `peak_mb` "
-        "its peak memory.",
+        "fit from the m x m sums, the posterior of every record; `end_to_end_s` is their sum, "
+        "`end_to_end_cpu_s` the CPU time of all threads of the process for it (wall time on one core; "
+        "less disturbed by other jobs) and `peak_mb` its peak memory.",
         "- `memory_end_to_end_s`, `memory_peak_mb`: the same three steps on one in-memory CSR L (n <= 1e6).",
         "- `mae`: mean absolute error of the fitted LF accuracies against their empirical accuracies; "
         "`label_model_acc`: accuracy of the posterior's labels (ties count half).",
@@ -338,15 +348,18 @@ def main():
         "",
         f"Vectorized LFs are {styles['per_record_s'] / styles['vectorized_s']:.0f}x faster here.",
     ]
-    if target:
-        lines += [
-            "",
-            "Target (n=1e7, m=100, coverage 0.05, from Parquet): overlaps + fit + posterior in "
-            f"{target['end_to_end_s']:.1f} s (target < 60 s) with peak memory {target['peak_mb']:.0f} MB "
-            "(target < 2048 MB).",
-        ]
-    else:
-        lines += ["", "n = 1e7 was not run (--quick)."]
+    lines.append("")
+    for (n, m, coverage), (seconds, megabytes) in targets.items():
+        row = next((r for r in rows if (r["n"], r["m"], r["coverage"]) == (n, m, coverage)), None)
+        what = f"Target (n={n:.0e}, m={m}, coverage {coverage}, from Parquet, overlaps + fit + posterior): "
+        if row is None:
+            lines.append(f"- {what}not run (--quick); target < {seconds} s.")
+            continue
+        verdict = "met" if row["end_to_end_s"] < seconds and row["peak_mb"] < megabytes else "NOT met"
+        lines.append(
+            f"- {what}{row['end_to_end_s']:.1f} s (target < {seconds} s; {row['end_to_end_cpu_s']:.1f} s of CPU) "
+            f"with peak memory {row['peak_mb']:.0f} MB (target < {megabytes} MB): {verdict}."
+        )
     write_report("\n".join(lines) + "\n", "scale", args.quick)
 
 

@@ -85,10 +85,42 @@ def test_dense_chunking_is_exact_across_chunk_boundaries(monkeypatch):
 
     L = random_label_matrix(np.random.default_rng(1), 1003, 5)
     expected = dp.overlap_stats(L)
-    monkeypatch.setattr(overlaps, "_CHUNK", 100)
-    chunked = dp.overlap_stats(L)
-    np.testing.assert_array_equal(chunked.signed, expected.signed)
-    np.testing.assert_array_equal(chunked.counts, expected.counts)
+    monkeypatch.setattr(overlaps, "_BLAS_ROWS", 100)
+    for chunked in (dp.overlap_stats(L), dp.overlap_stats(np.asfortranarray(L)), overlaps._dense_stats(sp.csr_matrix(L))):
+        np.testing.assert_array_equal(chunked.signed, expected.signed)
+        np.testing.assert_array_equal(chunked.counts, expected.counts)
+
+
+def test_blas_runs_on_one_thread_inside_the_block_and_is_restored_after_the_last_thread_leaves():
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    import dp_helpers.overlaps as overlaps
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    entered, release = threading.Barrier(3, timeout=30), threading.Event()
+
+    def task():
+        with overlaps.single_blas_thread():
+            entered.wait()
+            release.wait(30)
+
+    threads = [threading.Thread(target=task, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        entered.wait()  # both threads are inside
+        inside = blas_threads()
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
+    assert set(inside) == {1}, (inside, overlaps._blas_users, [(c.filepath, c.num_threads) for c in overlaps._blas_controller().lib_controllers])
+    assert blas_threads() == before
 
 
 def test_never_overlapping_pair_is_nan_not_a_division_by_zero():

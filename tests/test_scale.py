@@ -6,6 +6,7 @@ must give the very same Z, and from it the same accuracies and posteriors.
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 import dp_helpers as dp
 from dp_helpers import scale
@@ -324,3 +325,48 @@ def test_end_model_trains_deterministically_from_the_stream():
     assert history.history["loss"][-1] < history.history["loss"][0]
     np.testing.assert_array_equal(weights[0], weights[1])
     assert weights[0][0] > 1 and abs(weights[0][1]) < 0.5  # learns that only x0 matters
+
+
+def test_many_votes_per_record_are_stored_wide_and_give_identical_results(tmp_path):
+    """At >= 20 votes per record L is stored as one int8 column per LF and read back dense;
+    the statistics are identical and the posteriors agree to 1e-12 with the in-memory path."""
+    import pyarrow.parquet as pq
+
+    m = 30
+    data = dp.make_synthetic(n=3000, m=m, random_state=2)
+    L = np.where(np.random.default_rng(0).random(data.L.shape) < 0.8, np.sign(data.L + 0.5), data.L).astype(np.int8)
+    df = pd.DataFrame(L, columns=[f"v{j}" for j in range(m)], index=pd.RangeIndex(3000, name="id"))
+    lfs = [scale.vectorized_lf(lambda d, j=j: d[f"v{j}"].to_numpy(), name=f"copy_{j}") for j in range(m)]
+    blocks = scale.apply_lfs(dd.from_pandas(df, npartitions=3), lfs)
+    scale.write_label_matrix(blocks, tmp_path / "L", scheduler="synchronous")
+    first = pq.read_table(sorted((tmp_path / "L").glob("part.*.parquet"))[0])
+    assert first.schema.metadata[b"layout"] == b"wide" and first.column_names == ["record", *blocks.lf_names]
+    stored = scale.read_label_matrix(tmp_path / "L")
+    block = stored.parts[0].compute(scheduler="synchronous")
+    assert isinstance(block.L, np.ndarray) and block.L.dtype == np.int8
+    back = stored.compute(scheduler="synchronous")
+    assert (back.L != sp.csr_matrix(L)).nnz == 0 and back.L.format == "csr"
+    expected = dp.overlap_stats(L)
+    stats = scale.overlap_stats(stored, scheduler="synchronous")
+    assert_same_stats(stats, expected)
+    model = dp.LabelModel(method="closed_form").fit(stats)
+    y_soft = scale.soft_labels(stored, model).compute(scheduler="synchronous")
+    np.testing.assert_allclose(y_soft.to_numpy(), model.predict_proba(L)[:, 1], rtol=0, atol=1e-12)
+
+
+def test_label_matrix_written_before_the_wide_layout_is_still_read(tmp_path):
+    """Files without a layout in their metadata hold the sparse list columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from dp_helpers.scale.storage import _read_block
+
+    offsets = pa.array(np.array([0, 2, 2, 3], np.int32))
+    table = pa.table({
+        "record": pa.array(np.array([10, 11, 12])),
+        "lf": pa.ListArray.from_arrays(offsets, pa.array(np.array([0, 2, 1], np.int32))),
+        "vote": pa.ListArray.from_arrays(offsets, pa.array(np.array([1, -1, 1], np.int8))),
+    })
+    pq.write_table(table.replace_schema_metadata({"index_name": '"id"'}), tmp_path / "part.00000.parquet")
+    block = _read_block(str(tmp_path / "part.00000.parquet"), 3)
+    assert block.L.toarray().tolist() == [[1, 0, -1], [0, 0, 0], [0, 1, 0]]
+    assert block.index.tolist() == [10, 11, 12] and block.index.name == "id"

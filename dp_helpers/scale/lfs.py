@@ -132,7 +132,10 @@ class LabelBlock:
 
     Attributes
     ----------
-    L : scipy.sparse.csr_matrix of shape (len(index), m), int8
+    L : scipy.sparse.csr_matrix or ndarray of shape (len(index), m), int8
+        CSR from the LFs (:func:`label_partition`); a block read back from the wide Parquet
+        layout (many votes per record, see :func:`write_label_matrix`) is a dense int8 array.
+        ``dp.overlap_stats`` and ``dp.posterior`` take either.
     index : pandas.Index
         The records' index labels, one per row of ``L``.
     failures : pandas.DataFrame

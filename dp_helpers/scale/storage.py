@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..overlaps import _DENSE_BEYOND
 from .blocks import LabelBlocks, _check_blocks, _compute, _concat_failures
 from .lfs import LabelBlock, _failure_frame, _label
 
@@ -24,10 +25,19 @@ def write_label_matrix(
 ) -> pd.DataFrame:
     """Compute every block once and store it as Parquet; return the LF failures.
 
-    Each block becomes ``part.NNNNN.parquet`` with one row per record: its index label
-    (``record``) and two list columns, the LFs that voted (``lf``, int32, so any number of LFs
-    fits) and their votes (``vote``, int8). A list column is stored as offsets and values, which is CSR itself, so
-    reading it back costs no conversion, and abstentions take no space at all.
+    Each block becomes ``part.NNNNN.parquet``, one row per record, its index label in the
+    column ``record``, in one of two layouts, whichever is cheaper for that block:
+
+    - *wide* (many votes per record: at least 20 on average, and at most 4096 LFs): one int8
+      column per LF, named after it, 0 where it abstains; ``pd.read_parquet(file)`` shows the
+      block of ``L`` as a table. Parquet's dictionary encoding stores each vote in about two bits,
+      and reading it back is a copy per column: the dense block goes straight to BLAS for the overlaps.
+    - *sparse* (otherwise): two list columns, the LFs that voted (``lf``, int32, so any number
+      of LFs fits) and their votes (``vote``, int8). A list column is stored as offsets and
+      values, which is CSR itself, and abstentions take no space at all.
+
+    The layout is recorded in each file's metadata (``layout``); files without it, written
+    before the wide layout existed, are sparse and read as before.
 
     Parameters
     ----------
@@ -61,7 +71,7 @@ def write_label_matrix(
     known = all(isinstance(d, (int, float, str)) for d in divisions)
     (path / _META).write_text(json.dumps({"lf_names": blocks.lf_names, "divisions": divisions if known else None}))
     write = dask.delayed(_write_block, pure=True)
-    tasks = [write(part, str(path / f"part.{k:05d}.parquet")) for k, part in enumerate(blocks.parts)]
+    tasks = [write(part, str(path / f"part.{k:05d}.parquet"), blocks.lf_names) for k, part in enumerate(blocks.parts)]
     return _concat_failures(_compute(*tasks, progress=progress, **compute_kwargs))
 
 
@@ -78,20 +88,40 @@ def _clear_previous(path: Path, overwrite: bool) -> None:
         f.unlink()
 
 
-def _write_block(block: LabelBlock, filename: str) -> pd.DataFrame:
+# A block is stored wide when it has at least this many votes per record on average (where
+# dp.overlap_stats switches to dense BLAS products too) and at most _WIDE_MAX_LFS LFs.
+_WIDE_MAX_LFS = 4096
+
+
+def _wide(L: sp.csr_matrix) -> bool:
+    n, m = L.shape
+    return 0 < n and m <= _WIDE_MAX_LFS and L.nnz >= _DENSE_BEYOND * n
+
+
+def _write_block(block: LabelBlock, filename: str, lf_names: list | None = None) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    L = block.L
-    offsets = pa.array(L.indptr.astype(np.int32))
-    table = pa.table(
-        {
-            "record": pa.array(np.asarray(block.index)),
-            "lf": pa.ListArray.from_arrays(offsets, pa.array(L.indices.astype(np.int32))),
-            "vote": pa.ListArray.from_arrays(offsets, pa.array(L.data.astype(np.int8))),
-        }
-    )
+    L = sp.csr_matrix(block.L) if not sp.issparse(block.L) else block.L
+    n, m = L.shape
+    record = pa.array(np.asarray(block.index))
     metadata = {"index_name": json.dumps(block.index.name)}
+    if _wide(L):
+        names = list(lf_names) if lf_names is not None else [f"lf_{j}" for j in range(m)]
+        by_lf = L.T.toarray()  # (m, n), C order: each LF's votes contiguous
+        columns = [pa.array(by_lf[j]) for j in range(m)]
+        table = pa.Table.from_arrays([record, *columns], names=["record", *names])
+        metadata["layout"] = "wide"
+    else:
+        offsets = pa.array(L.indptr.astype(np.int32))
+        table = pa.table(
+            {
+                "record": record,
+                "lf": pa.ListArray.from_arrays(offsets, pa.array(L.indices.astype(np.int32))),
+                "vote": pa.ListArray.from_arrays(offsets, pa.array(L.data.astype(np.int8))),
+            }
+        )
+        metadata["layout"] = "sparse"
     pq.write_table(table.replace_schema_metadata(metadata), filename, compression="zstd")
     return block.failures
 
@@ -123,17 +153,28 @@ def read_label_matrix(path: str | Path) -> LabelBlocks:
 
 
 def _read_block(filename: str, m: int) -> LabelBlock:
+    """One stored block: ``L`` as CSR (sparse layout) or as a dense int8 array (wide layout)."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(filename)
-    lf = table.column("lf").combine_chunks()
-    vote = table.column("vote").combine_chunks()
-    indptr = lf.offsets.to_numpy()
-    indptr = indptr - indptr[0]
-    L = sp.csr_matrix(
-        (vote.flatten().to_numpy().astype(np.int8), lf.flatten().to_numpy().astype(np.int32), indptr),
-        shape=(table.num_rows, m),
-    )
-    name = json.loads((table.schema.metadata or {}).get(b"index_name", b"null"))
+    metadata = table.schema.metadata or {}
+    n = table.num_rows
+    if metadata.get(b"layout") == b"wide":
+        if table.num_columns != m + 1:
+            raise ValueError(f"{filename} holds {table.num_columns - 1} LF columns; the label matrix has {m} LFs")
+        by_lf = np.empty((m, n), dtype=np.int8)
+        for j in range(m):  # one copy per column, contiguous on both sides
+            by_lf[j] = table.column(j + 1).to_numpy()
+        L = by_lf.T  # (n, m), Fortran order: no transposing copy
+    else:
+        lf = table.column("lf").combine_chunks()
+        vote = table.column("vote").combine_chunks()
+        indptr = lf.offsets.to_numpy()
+        indptr = indptr - indptr[0]
+        L = sp.csr_matrix(
+            (vote.flatten().to_numpy().astype(np.int8), lf.flatten().to_numpy().astype(np.int32), indptr),
+            shape=(n, m),
+        )
+    name = json.loads(metadata.get(b"index_name", b"null"))
     index = pd.Index(table.column("record").to_numpy(), name=name)
     return LabelBlock(L, index, _failure_frame([], index))
