@@ -280,3 +280,30 @@ def _as_float_vector(x: Any, name: str) -> np.ndarray:
         i = int(np.flatnonzero(~np.isfinite(x))[0])
         raise ValueError(f"{name}[{i}] is {x[i]}; it must be finite")
     return x
+
+
+def check_int(value: Any, name: str) -> int:
+    """``value`` as an int; bools, floats and strings are refused (TypeError naming ``name``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int; got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 1."""
+    value = check_int(value, name)
+    if value < 1:
+        raise ValueError(f"{name} is {value}; it must be a positive int")
+    return value
+
+
+def check_real(value: Any, name: str, *, low: float | None = None, strict: bool = False) -> float:
+    """``value`` as a finite float, at least (``strict``: above) ``low``; strings are refused."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} is {value}; it must be finite")
+    if low is not None and (value <= low if strict else value < low):
+        raise ValueError(f"{name} is {value:g}; it must be {'>' if strict else '>='} {low:g}")
+    return value

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 
+from ._validation import check_int, check_positive_int, check_real
 from .label_model import ConvergenceWarning, NotFittedError
 
 __all__ = ["ClassConditionalLabelModel", "from_snorkel", "sample_from_tables", "to_snorkel"]
@@ -183,24 +184,16 @@ class ClassConditionalLabelModel(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        if self.n_classes is not None and (isinstance(self.n_classes, bool)
-                                           or not isinstance(self.n_classes, (int, np.integer))
-                                           or self.n_classes < 2):
+        if self.n_classes is not None and check_int(self.n_classes, "n_classes") < 2:
             raise ValueError(f"n_classes must be None or an int >= 2; got {self.n_classes!r}")
-        if isinstance(self.smoothing, bool) or not isinstance(self.smoothing, (int, float, np.floating)) \
-                or not np.isfinite(self.smoothing) or self.smoothing <= 0:
-            raise ValueError(f"smoothing must be a finite number > 0; got {self.smoothing!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be an int >= 1; got {self.max_iter!r}")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.floating)) \
-                or not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a finite number >= 0; got {self.tol!r}")
+        check_real(self.smoothing, "smoothing", low=0, strict=True)
+        check_positive_int(self.max_iter, "max_iter")
+        check_real(self.tol, "tol", low=0)
         if not isinstance(self.better_than_chance, (bool, np.bool_)):
             raise ValueError(f"better_than_chance must be True or False; got {self.better_than_chance!r}")
         if self.init not in ("majority_vote", "random"):
             raise ValueError(f"init must be 'majority_vote' or 'random'; got {self.init!r}")
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer)):
-            raise ValueError(f"random_state must be an int; got {self.random_state!r}")
+        check_int(self.random_state, "random_state")
 
     def _initial_posterior(self, votes: np.ndarray) -> np.ndarray:
         U, K = votes.shape

@@ -24,10 +24,13 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from ._validation import (
     check_accuracies,
     check_binary_labels,
+    check_int,
     check_label_matrix,
     check_lfs_vote,
     check_overlap_matrix,
+    check_positive_int,
     check_probability,
+    check_real,
     is_sparse,
 )
 from .overlaps import OverlapStats, overlap_stats, row_chunks
@@ -426,14 +429,14 @@ def fit_signed_accuracies_tf(
     """
     import tensorflow as tf
 
-    steps = _check_positive_int(steps, "steps")
-    tol = _check_real(tol, "tol", low=0.0)
-    random_state = _check_int(random_state, "random_state")
+    steps = check_positive_int(steps, "steps")
+    tol = check_real(tol, "tol", low=0.0)
+    random_state = check_int(random_state, "random_state")
     Z = check_overlap_matrix(Z)
     target, mask = _masked_target(Z)
     if init is None:
-        init_mean = _check_real(init_mean, "init_mean")
-        init_std = _check_real(init_std, "init_std", low=0.0)
+        init_mean = check_real(init_mean, "init_mean")
+        init_std = check_real(init_std, "init_std", low=0.0)
         q0 = np.random.default_rng(random_state).normal(init_mean, init_std, size=(Z.shape[0], 1))
     else:
         q0 = np.asarray(init, dtype=np.float64).reshape(-1, 1)
@@ -442,7 +445,7 @@ def fit_signed_accuracies_tf(
     precondition = learning_rate is None
     if precondition:
         learning_rate = 0.5
-    learning_rate = _check_real(learning_rate, "learning_rate", low=0.0, strict=True)
+    learning_rate = check_real(learning_rate, "learning_rate", low=0.0, strict=True)
     q, history, converged = _gradient_descent()(
         tf.constant(q0, tf.float32),
         tf.constant(target, tf.float32),
@@ -511,30 +514,6 @@ def _gradient_descent():
         return q, losses.stack(), done
 
     return descend
-
-
-def _check_int(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}")
-    return int(value)
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    value = _check_int(value, name)
-    if value < 1:
-        raise ValueError(f"{name} is {value}; it must be a positive int")
-    return value
-
-
-def _check_real(value: Any, name: str, *, low: float | None = None, strict: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}; it must be finite")
-    if low is not None and (value <= low if strict else value < low):
-        raise ValueError(f"{name} is {value:g}; it must be {'>' if strict else '>='} {low:g}")
-    return value
 
 
 class ConvergenceWarning(_SklearnConvergenceWarning):
@@ -651,16 +630,16 @@ class LabelModel(BaseEstimator):
         clip = self.clip
         if isinstance(clip, (str, bytes)) or not hasattr(clip, "__len__") or len(clip) != 2:
             raise TypeError(f"clip must be a pair (low, high) with 0 < low < high < 1; got {clip!r}")
-        low, high = (_check_real(c, "clip") for c in clip)
+        low, high = (check_real(c, "clip") for c in clip)
         if not 0 < low < high < 1:
             raise ValueError(f"clip is {tuple(clip)}; it must be (low, high) with 0 < low < high < 1")
-        _check_positive_int(self.steps, "steps")
+        check_positive_int(self.steps, "steps")
         if self.learning_rate is not None:
-            _check_real(self.learning_rate, "learning_rate", low=0.0, strict=True)
-        _check_real(self.tol, "tol", low=0.0)
+            check_real(self.learning_rate, "learning_rate", low=0.0, strict=True)
+        check_real(self.tol, "tol", low=0.0)
         if not isinstance(self.init, str) or self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {self.init!r}")
-        _check_int(self.random_state, "random_state")
+        check_int(self.random_state, "random_state")
         return low, high
 
     def fit(self, L: Any) -> "LabelModel":
@@ -778,7 +757,7 @@ def _row_coins(rows: Any, random_state: int) -> np.ndarray:
     mixed by SplitMix64's finalizer; the coin is the key's top bit.
     """
     m = rows.shape[1]
-    codes = np.random.default_rng([_check_int(random_state, "random_state"), 2**32 + 1]).integers(
+    codes = np.random.default_rng([check_int(random_state, "random_state"), 2**32 + 1]).integers(
         0, 2**63, size=(2, m), dtype=np.uint64
     ) * np.uint64(2) + np.uint64(1)
     if is_sparse(rows):
