@@ -9,13 +9,12 @@ from logits (numerically stable), and it accepts soft targets as they are.
 """
 from __future__ import annotations
 
-import numbers
 import random
 from typing import Any, Sequence
 
 import numpy as np
 
-from ._validation import check_features, check_soft_labels
+from ._validation import check_features, check_int, check_positive_int, check_real, check_soft_labels
 
 
 def set_seed(random_state: int) -> None:
@@ -30,7 +29,7 @@ def set_seed(random_state: int) -> None:
     """
     import tensorflow as tf
 
-    random_state = _int(random_state, "random_state")
+    random_state = check_int(random_state, "random_state")
     random.seed(random_state)
     np.random.seed(random_state)
     tf.keras.utils.set_random_seed(random_state)
@@ -141,10 +140,10 @@ def train(
     """
     import tensorflow as tf
 
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
-    learning_rate = _positive_real(learning_rate, "learning_rate")
-    random_state = _int(random_state, "random_state")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    learning_rate = check_real(learning_rate, "learning_rate", low=0, strict=True)
+    random_state = check_int(random_state, "random_state")
     X = check_features(X)
     y_soft = check_soft_labels(y_soft, n=X.shape[0])
     columns = (X, y_soft)
@@ -175,28 +174,6 @@ def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
         i = int(bad[0])
         raise ValueError(f"sample_weight[{i}] is {w[i]}; weights must be finite and >= 0")
     return w.astype(np.float32)
-
-
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}")
-    return int(value)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    value = _int(value, name)
-    if value < 1:
-        raise ValueError(f"{name} is {value}; it must be a positive int")
-    return value
-
-
-def _positive_real(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real, np.number)):
-        raise TypeError(f"{name} must be a positive number; got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} is {value}; it must be a positive finite number")
-    return value
 
 
 def predict_proba(model, X: Any) -> np.ndarray:

@@ -9,7 +9,6 @@ data-programming method makes in one form or another.
 from __future__ import annotations
 
 import functools
-import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Any

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .._validation import check_features, check_soft_labels
-from ..end_model import _int, _positive_int, _positive_real, noise_aware_loss
+from .._validation import check_features, check_int, check_positive_int, check_real, check_soft_labels
+from ..end_model import noise_aware_loss
 
 if TYPE_CHECKING:  # for type hints only: importing dp_helpers must not need Dask
     import dask.dataframe as dd
@@ -75,8 +75,8 @@ def soft_label_dataset(
     import tensorflow as tf
 
     _check_dask_frame(frame, "frame")
-    batch_size = _positive_int(batch_size, "batch_size")
-    seed = _int(random_state, "random_state")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_int(random_state, "random_state")
     if isinstance(features, str):
         raise TypeError(f"features must be a list of column names; got the single str {features!r}: use [{features!r}]")
     features = list(features)
@@ -135,7 +135,7 @@ def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3
     """
     import tensorflow as tf
 
-    epochs = _positive_int(epochs, "epochs")
-    learning_rate = _positive_real(learning_rate, "learning_rate")
+    epochs = check_positive_int(epochs, "epochs")
+    learning_rate = check_real(learning_rate, "learning_rate", low=0, strict=True)
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
     return model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)  # the stream shuffles itself
