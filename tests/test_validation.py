@@ -51,14 +51,16 @@ def test_lf_that_never_votes():
 
 def test_lf_that_overlaps_no_other_lf():
     L = np.array([[1, 1, 1, 0], [1, -1, 1, 0], [-1, 1, 1, 0], [0, 0, 0, 1]])
-    with pytest.raises(ValueError, match="LF 3 never votes on the same point as any other LF"):
+    # LFs 2 and 3 happen to vote +1 only: the one-class warning comes first, then the error.
+    with pytest.raises(ValueError, match="LF 3 never votes on the same point as any other LF"), \
+            pytest.warns(dp.OneClassLFWarning):
         dp.LabelModel(method="tensorflow").fit(L)
 
 
 def test_lf_whose_partners_never_overlap_each_other():
     # LF 3 overlaps LF 0 only; a pair fixes only the product q_0 q_3.
     L = np.array([[1, 1, 1, 0], [1, -1, 1, 0], [-1, 1, 1, 0], [1, 0, 0, 1]])
-    with pytest.raises(ValueError, match=r"LF 3 overlaps only LFs \[0\]"):
+    with pytest.raises(ValueError, match=r"LF 3 overlaps only LFs \[0\]"), pytest.warns(dp.OneClassLFWarning):
         dp.LabelModel(method="closed_form").fit(L)
 
 
