@@ -1,4 +1,5 @@
-"""Shared ending of the benchmark scripts: print the report and write it where it belongs."""
+"""What the benchmark scripts share: timing a step, and printing and writing the report."""
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -14,3 +15,13 @@ def write_report(text: str, name: str, quick: bool) -> Path:
     print(text)
     print(f"written to {out}")
     return out
+
+
+def best_of(fn, repeats: int):
+    """``(seconds, result)``: the fastest of ``repeats`` wall-clock runs of ``fn()``, and its result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result

@@ -23,7 +23,6 @@ import os
 import platform
 import re
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import dp_helpers as dp  # noqa: E402
-from _report import write_report  # noqa: E402
+from _report import best_of, write_report  # noqa: E402
 from _snorkel import run_snorkel, snorkel_version  # noqa: E402
 
 
@@ -56,13 +55,6 @@ def majority_vote(L: np.ndarray, classes: np.ndarray, rng: np.random.Generator) 
     return classes[np.argmax(counts, axis=1)]
 
 
-def best_of(fn, repeats: int):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def speed_case(n: int, K: int, m: int, repeats: int, snorkel_python: str | None) -> dict:

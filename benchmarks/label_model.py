@@ -18,7 +18,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -32,19 +31,12 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dp_helpers as dp  # noqa: E402
-from _report import write_report  # noqa: E402
+from _report import best_of, write_report  # noqa: E402
 from _snorkel import run_snorkel, snorkel_version  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def nbytes(L):

@@ -137,7 +137,7 @@ class ClassConditionalLabelModel(BaseEstimator):
         """
         self._check_params()
         key = _fingerprint(L)
-        idx, classes = _to_outcomes(L, self.n_classes, fitting=True)
+        idx, classes = _to_outcomes(L, self.n_classes)
         n, m = idx.shape
         if m < 3:
             raise ValueError(f"L has {m} LF{'s' if m != 1 else ''}; the class-conditional model needs at least 3 "
@@ -170,7 +170,7 @@ class ClassConditionalLabelModel(BaseEstimator):
         if not self.converged_:
             warnings.warn(f"EM stopped after max_iter={self.max_iter} iterations before the objective changed by less "
                           f"than tol={self.tol}; raise max_iter", ConvergenceWarning, stacklevel=2)
-        theta, pi, post = _align_classes(theta, pi, post, votes, counts)
+        theta, pi = _align_classes(theta, pi, post, votes, counts)
         self.classes_ = classes
         self.conditional_ = theta
         self.class_prior_ = pi
@@ -243,7 +243,7 @@ class ClassConditionalLabelModel(BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _to_outcomes(L: Any, n_classes: int | None, *, fitting: bool = False, classes: np.ndarray | None = None):
+def _to_outcomes(L: Any, n_classes: int | None, *, classes: np.ndarray | None = None):
     """Outcome indices (0 abstain, 1..K classes) as a dense int16 array, and ``classes_``."""
     if sp.issparse(L):
         if L.ndim != 2:
@@ -278,7 +278,7 @@ def _to_outcomes(L: Any, n_classes: int | None, *, fitting: bool = False, classe
             classes = np.arange(1, K + 1)
     binary = classes[0] == -1
     allowed_low, allowed_high = (-1, 1) if binary else (0, classes.size)
-    if low < allowed_low or high > allowed_high or (binary and ((A > 1) | (A < -1)).any()):
+    if low < allowed_low or high > allowed_high:
         expected = "-1, 0 (abstain) or +1" if binary else f"0 (abstain) or a class 1..{classes.size}"
         i, j = np.argwhere((A < allowed_low) | (A > allowed_high))[0]
         raise ValueError(f"L[{i}, {j}] is {A[i, j]}; votes must be {expected}")
@@ -431,9 +431,7 @@ def _align_classes(theta, pi, post, votes, counts):
     rows, cols = linear_sum_assignment(-agreement)
     order = np.empty(K, dtype=int)
     order[cols] = rows                                          # voted class c <- fitted class order[c]
-    if np.array_equal(order, np.arange(K)):
-        return theta, pi, post
-    return theta[:, :, order], pi[order], post[:, order]
+    return theta[:, :, order], pi[order]
 
 
 def _check_prior(prior: Any, K: int) -> np.ndarray:
