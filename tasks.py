@@ -5,14 +5,13 @@
     python3 tasks.py test [ARGS]    run pytest; ARGS go to pytest, e.g. -m "not slow"
     python3 tasks.py notebooks [NB] re-execute notebooks/*.ipynb (or NB) from their paired .md
     python3 tasks.py student        student edition in student/: no solutions, no outputs, no MyST
-    python3 tasks.py scaffolds      only the workshop scaffolds, student/scaffolds/
     python3 tasks.py wheels [...]   wheel folders for offline installs in dist/wheels/ (--help)
     python3 tasks.py pdf            the whole book as one PDF, dist/book.pdf (needs Chromium)
     python3 tasks.py bundle         dist/data-programming-offline.zip: site, PDF, student edition
     python3 tasks.py clean          remove _build, student/ and dist/
 
 Every command except ``clean`` first makes sure ``.venv`` exists and holds
-requirements.txt and this package (``pip install -e .``); ``student``, ``scaffolds`` and ``wheels``
+requirements.txt and this package (``pip install -e .``); ``student`` and ``wheels``
 only when the Python running them lacks what they import. The install is skipped
 while a stamp file for the current requirements.txt and pyproject.toml exists,
 so only the first run (or a change to either file) pays for it.
@@ -108,6 +107,33 @@ def ensure_venv() -> None:
     stamp.touch()
 
 
+# Debian packages the browser tests and the PDF need, with the commands each provides.
+SYSTEM_PACKAGES = {"chromium": ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"),
+                   "poppler-utils": ("pdftotext",)}
+
+
+def ensure_system_packages(*packages: str, required: bool = False) -> None:
+    """Install the Debian ``packages`` whose commands are all missing, with apt-get, when running as root
+    (as CI does on a clean machine). Otherwise say what to install, and stop if ``required``; the tests
+    that need a missing one skip, saying why."""
+    missing = [p for p in packages if not any(shutil.which(c) for c in SYSTEM_PACKAGES[p])]
+    if not missing:
+        return
+    apt = shutil.which("apt-get")
+    if not (apt and hasattr(os, "geteuid") and os.geteuid() == 0):
+        message = f"Not installed: {', '.join(missing)}. On Debian or Ubuntu: sudo apt-get install {' '.join(missing)}"
+        if required:
+            sys.exit(message)
+        print(f"{message}\n(the tests that need it will be skipped)", flush=True)
+        return
+    print(f"Installing {' '.join(missing)} with apt-get ...", flush=True)
+    for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", *missing]):
+        done = subprocess.run(cmd, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
 def book_command(builder: str = "html", *args: str) -> list[str]:
     """The Jupyter Book command line that builds the site (the browser test runs it too).
 
@@ -127,6 +153,7 @@ def build(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_venv()
+    ensure_system_packages("chromium", "poppler-utils")
     return run(venv_exe("python"), "-m", "pytest", *args)
 
 
@@ -181,24 +208,19 @@ def in_venv(command: str, args: list[str], *modules: str) -> int | None:
 STUDENT_MODULES = ("nbformat", "nbconvert", "markdown_it", "mdit_py_plugins", "pybtex")
 
 
-def student(args: list[str], scaffolds_only: bool = False) -> int:
+def student(args: list[str]) -> int:
     """Write the student edition into student/: every chapter without solutions, outputs or MyST
     markup, with the workshop scaffolds in student/scaffolds/."""
-    code = in_venv("scaffolds" if scaffolds_only else "student", args, *STUDENT_MODULES)
+    code = in_venv("student", args, *STUDENT_MODULES)
     if code is not None:
         return code
     from booktools.student import make_student_edition
 
-    for name, exercises, todos in make_student_edition(ROOT, STUDENT, scaffolds_only=scaffolds_only):
+    for name, exercises, todos in make_student_edition(ROOT, STUDENT):
         scaffold = f", scaffold with {todos} cell{'s' * (todos > 1)} to write" if todos else ""
         print(f"{name}: {exercises} exercises kept{scaffold}")
-    print(f"\nWritten to {STUDENT / 'scaffolds' if scaffolds_only else STUDENT}")
+    print(f"\nWritten to {STUDENT}")
     return 0
-
-
-def scaffolds(args: list[str]) -> int:
-    """Write only the workshop scaffolds, student/scaffolds/ (``student`` writes them too)."""
-    return student(args, scaffolds_only=True)
 
 
 def wheels(args: list[str]) -> int:
@@ -285,6 +307,7 @@ def pdf(args: list[str]) -> int:
     The printing runs in .venv's Python (``booktools.browser`` drives Chromium through Playwright).
     """
     ensure_venv()
+    ensure_system_packages("chromium", required=True)
     code = run(*book_command("singlehtml", *args))
     if code:
         return code
@@ -346,7 +369,7 @@ def clean(args: list[str]) -> int:
 
 
 COMMANDS = {"build": build, "test": test, "notebooks": notebooks, "student": student,
-            "scaffolds": scaffolds, "wheels": wheels, "pdf": pdf, "bundle": bundle, "clean": clean}
+            "wheels": wheels, "pdf": pdf, "bundle": bundle, "clean": clean}
 
 
 def main(argv: list[str]) -> int:

@@ -6,7 +6,7 @@
         assert not tab.console and not tab.failed
         tab.page.screenshot(path="intro.png", full_page=True)  # tab.page: a Playwright Page
 
-Playwright runs the ``chromium`` on PATH (Debian's; :func:`ensure_chromium` installs it as root),
+Playwright runs the ``chromium`` on PATH (Debian's, which ``tasks.py`` installs as root),
 never a browser of its own: nothing is downloaded. Offline by default: no host name but loopback
 resolves. ``python -m booktools.browser PAGE.html OUT.pdf`` prints a page (``tasks.py pdf``).
 """
@@ -17,20 +17,16 @@ import atexit
 import contextlib
 import functools
 import http.server
-import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import Error as BrowserError  # failed navigation, timeout, JS error
 
 OFFLINE_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # The PDF's sheet: A4 with these margins; PRINT_WIDTH is its text column in CSS pixels.
 PAPER = {"format": "A4", "margin": {"top": "0.6in", "bottom": "0.7in", "left": "0.6in", "right": "0.6in"}}
 PRINT_WIDTH = round((8.27 - 1.2) * 96)
@@ -40,50 +36,15 @@ MATHJAX_READY = "async () => { await window.MathJax?.startup?.promise; await doc
 
 
 class ChromiumUnavailable(RuntimeError):
-    """Chromium (or another Debian package) is missing and cannot be installed here."""
+    """No Chromium (or Chrome) on PATH. ``python3 tasks.py test`` and ``pdf`` install Debian's as root."""
 
 
-def ensure_debian_package(command: str, package: str) -> str:
-    """Path of ``command``, first running ``apt-get install package`` if it is missing.
-
-    Parameters
-    ----------
-    command, package : str
-        An executable (``"pdftotext"``) and the Debian package that has it (``"poppler-utils"``).
-
-    Returns
-    -------
-    str
-        The executable's path.
-
-    Raises
-    ------
-    ChromiumUnavailable
-        If it is missing and cannot be installed here (not root, or no apt-get).
-    RuntimeError
-        If apt-get was there to use, but failed.
-    """
-    if shutil.which(command):
-        return shutil.which(command)
-    apt = shutil.which("apt-get")
-    if os.name != "posix" or os.geteuid() != 0 or not apt:
-        raise ChromiumUnavailable(f"`{command}` is not installed. On Debian or Ubuntu install it "
-                                  f"with `sudo apt-get install {package}`.")
-    print(f"Installing {package} with apt-get ...", flush=True)
-    for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", package]):
-        done = subprocess.run(cmd, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if done.returncode:  # we could have installed it: an error, not a skip
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    if not shutil.which(command):
-        raise RuntimeError(f"apt-get installed {package}, but `{command}` is still not on PATH")
-    return shutil.which(command)
-
-
-def ensure_chromium() -> str:
-    """Path of Chromium (or Chrome) on PATH; else :func:`ensure_debian_package` installs ``chromium``."""
+def find_chromium() -> str:
+    """Path of Chromium (or Chrome) on PATH; else :class:`ChromiumUnavailable`, saying how to install it."""
     found = [shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")]
-    return next(filter(None, found), None) or ensure_debian_package("chromium", "chromium")
+    if not any(found):
+        raise ChromiumUnavailable("Chromium is not installed. On Debian or Ubuntu: `sudo apt-get install chromium`.")
+    return next(filter(None, found))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -107,14 +68,6 @@ def serve(directory: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def is_local_url(url: str) -> bool:
-    """True for URLs that do not leave the machine: loopback http(s)/ws, data:, blob:, about:."""
-    parts = urlsplit(url)
-    if parts.scheme in {"data", "blob", "about", "chrome-error"}:
-        return True
-    return parts.scheme in {"http", "https", "ws", "wss"} and (parts.hostname or "") in LOOPBACK_HOSTS
-
-
 @functools.cache
 def _playwright():  # one per process: sync Playwright cannot nest, while browsers can
     playwright = sync_playwright().start()
@@ -124,11 +77,11 @@ def _playwright():  # one per process: sync Playwright cannot nest, while browse
 
 @contextlib.contextmanager
 def launch(executable: str | None = None, *, offline: bool = True) -> Iterator[Browser]:
-    """Start headless Chromium (``executable``, else :func:`ensure_chromium`'s) under Playwright.
+    """Start headless Chromium (``executable``, else :func:`find_chromium`'s) under Playwright.
 
     With ``offline``, every host name but loopback fails to resolve, as without a network.
     """
-    browser = _playwright().chromium.launch(executable_path=executable or ensure_chromium(),
+    browser = _playwright().chromium.launch(executable_path=executable or find_chromium(),
                                             args=[OFFLINE_FLAG] if offline else [])
     try:
         yield browser

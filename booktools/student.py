@@ -172,7 +172,7 @@ def scaffold_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def make_student_edition(root: Path, out: Path, scaffolds_only: bool = False) -> list[tuple[str, int, int]]:
+def make_student_edition(root: Path, out: Path) -> list[tuple[str, int, int]]:
     """Write the student edition of ``root``'s chapters into ``out`` and the scaffolds into ``out/scaffolds``,
     replacing them (a folder this function did not make is a FileExistsError); for each chapter, return
     (notebook, exercises, scaffold-todo cells)."""
@@ -183,28 +183,23 @@ def make_student_edition(root: Path, out: Path, scaffolds_only: bool = False) ->
     chapters = {p: nbformat.read(p, as_version=4) for p in sorted((root / "notebooks").glob("*.ipynb"))}
     for path, nb in chapters.items():  # a first pass registers every label, so forward references resolve
         student_notebook(nb, book, path.name)
-    for folder in [out / "scaffolds"] if scaffolds_only else [out, out / "scaffolds"]:
-        ours = not folder.exists() or (folder / MARKER).exists() or all(  # or only a `tasks.py scaffolds` run
-            p.name == "scaffolds" and (p / MARKER).exists() for p in folder.iterdir())
-        if not ours:
-            raise FileExistsError(f"{folder} exists and is not a student edition; not overwriting it")
-        shutil.rmtree(folder, ignore_errors=True)
-        ignore = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(root / "dp_helpers", folder / "dp_helpers", ignore=ignore)
-        (folder / MARKER).write_text("Made by `python3 tasks.py student`; replaced on every run.\n")
-    if not scaffolds_only:
-        shutil.copy2(README, out / "README.md")
-        shutil.copy2(root / "requirements-participant.txt", out / "requirements.txt")
-        (out / "benchmarks").mkdir()  # chapters 5 and 8 read committed benchmark tables
-        for table in ("scale.md", "class_conditional.md"):
-            shutil.copy2(root / "benchmarks" / table, out / "benchmarks" / table)
+    if out.exists() and not (out / MARKER).exists():
+        raise FileExistsError(f"{out} exists and is not a student edition; not overwriting it")
+    shutil.rmtree(out, ignore_errors=True)
+    for folder in (out, out / "scaffolds"):  # each with the package its notebooks import
+        shutil.copytree(root / "dp_helpers", folder / "dp_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    (out / MARKER).write_text("Made by `python3 tasks.py student`; replaced on every run.\n")
+    shutil.copy2(README, out / "README.md")
+    shutil.copy2(root / "requirements-participant.txt", out / "requirements.txt")
+    (out / "benchmarks").mkdir()  # chapters 5 and 8 read committed benchmark tables
+    for table in ("scale.md", "class_conditional.md"):
+        shutil.copy2(root / "benchmarks" / table, out / "benchmarks" / table)
     summary = []
     for path, nb in chapters.items():
         student = student_notebook(nb, book, path.name)
         todos = sum("scaffold-todo" in cell.metadata.get("tags", []) for cell in student.cells)
         summary.append((path.name, book.counts["Exercise"], todos))
-        if not scaffolds_only:
-            nbformat.write(student, out / path.name)
+        nbformat.write(student, out / path.name)
         if todos:
             nbformat.write(scaffold_notebook(student), out / "scaffolds" / path.name)
     return summary

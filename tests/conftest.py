@@ -20,6 +20,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the Chromium the browser tests drive; they skip, saying why, where there is none."""
+    from booktools import browser
+
+    try:
+        return browser.find_chromium()
+    except browser.ChromiumUnavailable as err:
+        pytest.skip(f"{err} (`python3 tasks.py test` installs it when run as root)")
+
+
+@pytest.fixture(scope="session")
 def original():
     """The original tutorial's synthetic setup (seed 123, n=10000, d=100, m=20, coverage 0.25)."""
     return dp.make_original_tutorial_data()

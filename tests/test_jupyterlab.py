@@ -111,12 +111,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, chromium):
     """A browser tab with JupyterLab open, served on loopback over a copy of the chapters."""
-    try:
-        chromium = browser.ensure_chromium()
-    except browser.ChromiumUnavailable as err:
-        pytest.skip(str(err))
     home = tmp_path_factory.mktemp("lab")
     # The chapters' .ipynb only: with its paired .md next to it, Jupytext refuses to open a
     # notebook that is newer than its .md and differs from it, and that is not this test's subject.

@@ -225,7 +225,7 @@ def test_the_student_command_replaces_only_its_own_folder(tmp_path, monkeypatch,
     monkeypatch.setattr(tasks, "STUDENT", tmp_path / "student")
     assert tasks.student([]) == 0
     (tmp_path / "student" / "scaffolds" / "old.ipynb").write_text("{}")
-    assert tasks.scaffolds([]) == 0  # replaces the scaffolds only
+    assert tasks.student([]) == 0  # a second run replaces the first, stale files and all
     assert not (tmp_path / "student" / "scaffolds" / "old.ipynb").exists()
     assert (tmp_path / "student" / NOTEBOOKS[0].name).exists()
     assert "exercises kept" in capsys.readouterr().out
@@ -263,8 +263,6 @@ def test_bundle_zips_the_site_the_student_edition_and_the_pdf(tmp_path, monkeypa
     assert "student/dp_helpers/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".student-edition")]
 
-
-# --- The workshop page, the glossary and Binder ------------------------------------------
 
 # --- The workshop page, the glossary and Binder ------------------------------------------
 
