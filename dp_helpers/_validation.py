@@ -25,52 +25,8 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
 
     Votes must be -1, 0 (abstain) or +1; L must be 2-D, non-empty and finite.
     """
-    if is_sparse(L):
-        if L.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n points x m LFs); got a {L.ndim}-D sparse array of shape {L.shape}")
-        if np.iscomplexobj(L.data):
-            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers -1, 0 or +1")
-        L = L if L.format == "csr" else sp.csr_matrix(L)
-        if not L.has_canonical_format:
-            L = L.copy()
-            L.sum_duplicates()  # before the value check: two stored +1s in a cell make a 2
-        values = L.data
-        if L.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n points x m LFs); got {L.ndim} dimensions")
-    else:
-        if isinstance(L, (str, bytes)) or not hasattr(L, "__len__") and not hasattr(L, "__array__"):
-            raise TypeError(f"{name} must be an array-like or a scipy.sparse matrix; got {type(L).__name__}")
-        if hasattr(L, "to_numpy") and hasattr(L, "dtypes"):  # a DataFrame, nullable integer columns included
-            try:
-                L = L.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError):
-                raise TypeError(f"{name} must hold numbers -1, 0 or +1; got columns of dtypes {sorted(set(map(str, L.dtypes)))}") from None
-        try:
-            L = np.asarray(L)
-        except ValueError:
-            lengths = sorted({len(row) for row in L if hasattr(row, "__len__")})
-            raise ValueError(
-                f"{name} is ragged: its rows have different lengths ({', '.join(map(str, lengths))}); "
-                "every row needs one vote per LF (0 where the LF abstains)"
-            ) from None
-        if np.iscomplexobj(L):
-            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers -1, 0 or +1")
-        if L.dtype == object:
-            try:  # e.g. a list of nullable pandas Series: numbers, pandas.NA for missing
-                L = np.asarray(pd.DataFrame(list(L)).to_numpy(dtype=np.float64, na_value=np.nan)) if L.ndim == 2 else L
-            except (TypeError, ValueError):
-                pass
-        if L.dtype == object or not (np.issubdtype(L.dtype, np.number) or L.dtype == bool):
-            raise TypeError(f"{name} must hold numbers -1, 0 or +1; got dtype {L.dtype}")
-        if L.ndim != 2:
-            raise ValueError(
-                f"{name} must be 2-D (n points x m LFs); got shape {L.shape}"
-                + ("; for one LF use L.reshape(-1, 1)" if L.ndim == 1 else "")
-            )
-        values = L
-    n, m = L.shape
-    if n == 0 or m == 0:
-        raise ValueError(f"{name} is empty (shape {L.shape}); it needs at least one point and one LF")
+    L, values = as_label_array(L, name=name)
+    m = L.shape[1]
     if m < min_lfs:
         raise ValueError(
             f"{name} has {m} LF{'s' if m != 1 else ''}; this needs at least {min_lfs} "
@@ -85,6 +41,58 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
             L.eliminate_zeros()
         return L
     return L.astype(np.int8, copy=False)
+
+
+def as_label_array(L: Any, *, name: str = "L", votes: str = "-1, 0 or +1") -> tuple[Any, np.ndarray]:
+    """``L`` as a numeric ndarray or a canonical CSR matrix, and its stored values; the shape checks
+    every label model shares (array-like, rectangular, real numbers, 2-D, non-empty), not the votes'
+    values. ``votes`` says in errors what the votes should be."""
+    if is_sparse(L):
+        if L.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n points x m LFs); got a {L.ndim}-D sparse array of shape {L.shape}")
+        if np.iscomplexobj(L.data):
+            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers {votes}")
+        L = L if L.format == "csr" else sp.csr_matrix(L)
+        if not L.has_canonical_format:
+            L = L.copy()
+            L.sum_duplicates()  # before the value check: two stored +1s in a cell make a 2
+        values = L.data
+        if L.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n points x m LFs); got {L.ndim} dimensions")
+    else:
+        if isinstance(L, (str, bytes)) or not hasattr(L, "__len__") and not hasattr(L, "__array__"):
+            raise TypeError(f"{name} must be an array-like or a scipy.sparse matrix; got {type(L).__name__}")
+        if hasattr(L, "to_numpy") and hasattr(L, "dtypes"):  # a DataFrame, nullable integer columns included
+            try:
+                L = L.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must hold numbers {votes}; got columns of dtypes {sorted(set(map(str, L.dtypes)))}") from None
+        try:
+            L = np.asarray(L)
+        except ValueError:
+            lengths = sorted({len(row) for row in L if hasattr(row, "__len__")})
+            raise ValueError(
+                f"{name} is ragged: its rows have different lengths ({', '.join(map(str, lengths))}); "
+                "every row needs one vote per LF (0 where the LF abstains)"
+            ) from None
+        if np.iscomplexobj(L):
+            raise TypeError(f"{name} holds complex numbers (dtype {L.dtype}); votes are the real numbers {votes}")
+        if L.dtype == object:
+            try:  # e.g. a list of nullable pandas Series: numbers, pandas.NA for missing
+                L = np.asarray(pd.DataFrame(list(L)).to_numpy(dtype=np.float64, na_value=np.nan)) if L.ndim == 2 else L
+            except (TypeError, ValueError):
+                pass
+        if L.dtype == object or not (np.issubdtype(L.dtype, np.number) or L.dtype == bool):
+            raise TypeError(f"{name} must hold numbers {votes}; got dtype {L.dtype}")
+        if L.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D (n points x m LFs); got shape {L.shape}"
+                + ("; for one LF use L.reshape(-1, 1)" if L.ndim == 1 else "")
+            )
+        values = L
+    if 0 in L.shape:
+        raise ValueError(f"{name} is empty (shape {L.shape}); it needs at least one point and one LF")
+    return L, values
 
 
 def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 
-from ._validation import check_int, check_positive_int, check_real
+from ._validation import as_label_array, check_int, check_positive_int, check_real
 from .label_model import ConvergenceWarning, NotFittedError
 
 __all__ = ["ClassConditionalLabelModel", "from_snorkel", "sample_from_tables", "to_snorkel"]
@@ -245,25 +245,16 @@ class ClassConditionalLabelModel(BaseEstimator):
 # ---------------------------------------------------------------------- helpers
 def _to_outcomes(L: Any, n_classes: int | None, *, classes: np.ndarray | None = None):
     """Outcome indices (0 abstain, 1..K classes) as a dense int16 array, and ``classes_``."""
-    if sp.issparse(L):
-        if L.ndim != 2:
-            raise ValueError(f"L must be 2-D (n points x m LFs); got {L.ndim} dimensions")
-        L = L.toarray()
-    if isinstance(L, (str, bytes)) or not hasattr(L, "__len__") and not hasattr(L, "__array__"):
-        raise TypeError(f"L must be an array-like or a scipy.sparse matrix; got {type(L).__name__}")
-    try:
-        A = np.asarray(L)
-    except ValueError as err:
-        raise ValueError(f"L must be a rectangular 2-D array (n points x m LFs): {err}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.integer) or np.issubdtype(A.dtype, np.floating)):
-        raise TypeError(f"L must hold integer votes; got dtype {A.dtype}")
-    if A.ndim != 2 or A.size == 0:
-        raise ValueError(f"L must be a non-empty 2-D array (n points x m LFs); got shape {A.shape}")
+    L, _ = as_label_array(L, votes="-1, 0, +1 or classes 1..K")
+    A = L.toarray() if sp.issparse(L) else L
+    if A.dtype == bool:
+        raise TypeError("L holds booleans; votes are 0 (abstain), -1/+1, or a class 1..K: use L.astype(int)")
     if np.issubdtype(A.dtype, np.floating):
         bad = ~np.isfinite(A) | (A != np.round(A))
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"L[{i}, {j}] is {A[i, j]}; votes must be whole numbers (0 = abstain)")
+            raise ValueError(f"L[{i}, {j}] is {A[i, j]}; votes must be whole numbers (0 = abstain)"
+                             + (" (a missing vote is an abstention: fillna(0))" if np.isnan(A[i, j]) else ""))
     low, high = int(A.min()), int(A.max())
     if classes is None:
         if low < 0:
