@@ -100,6 +100,10 @@ def test_stream_names_a_nan_feature_and_bad_arguments():
         scale.soft_label_dataset(pd.DataFrame({"x0": [1.0], "y_soft": [0.5]}), ["x0"])
     with pytest.raises(TypeError, match=r"use \['x0'\]"):
         scale.soft_label_dataset(_frame([1.0, 2.0]), "x0")
+    # training from it gives the stream's own error back as a ValueError, not TensorFlow's wrapper
+    with pytest.raises(ValueError, match=r"^features \(partition \d\)\[\d, 0\] is nan"):
+        scale.train_on_stream(dp.build_logistic_regression(1),
+                              scale.soft_label_dataset(_frame([1.0, np.nan, 2.0, 3.0]), ["x0"], batch_size=2))
 
 
 def test_streaming_training_is_repeatable_without_global_seeding():

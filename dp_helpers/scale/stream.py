@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -132,10 +133,23 @@ def train_on_stream(model, dataset, epochs: int = 1, learning_rate: float = 1e-3
     Returns
     -------
     keras.callbacks.History
+
+    Raises
+    ------
+    ValueError
+        If the stream's own checks fail while training (a NaN feature, a soft label outside
+        [0, 1]), with their message, naming the partition.
     """
     import tensorflow as tf
 
     epochs = check_positive_int(epochs, "epochs")
     learning_rate = check_real(learning_rate, "learning_rate", low=0, strict=True)
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss=noise_aware_loss())
-    return model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)  # the stream shuffles itself
+    try:
+        return model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)  # the stream shuffles itself
+    except tf.errors.InvalidArgumentError as err:
+        # A check inside the stream's generator reaches us wrapped by TensorFlow; give it back as itself.
+        found = re.search(r"ValueError: (.+)", err.message)
+        if found is None:
+            raise
+        raise ValueError(found[1].strip()) from err
