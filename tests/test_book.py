@@ -55,3 +55,24 @@ def test_the_committed_benchmark_tables_read_back():
     tables = dp.read_markdown_tables("benchmarks/class_conditional.md")
     spam = next(t for t in tables if "covered_all" in t.columns)
     assert spam["covered_all"].between(0, 1).all() and spam["model"].str.startswith("Snorkel").any()
+
+
+def test_code_in_the_book_pages_prints_what_its_comments_say(capsys):
+    """A ```python block on a book page whose ``print(...)`` line ends in ``# "text"`` must print that
+    text when run: the pages' worked examples are checked like the chapters' numbers."""
+    import re
+    from pathlib import Path
+
+    pages = sorted((Path(__file__).resolve().parents[1] / "book").glob("*.md"))
+    claims = 0
+    for page in pages:
+        for block in re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.M | re.S):
+            expected = re.findall(r"^\s*print\(.*\)\s*#\s*\"([^\"]+)\"", block, re.M)
+            if not expected:
+                continue
+            exec(compile(block, str(page), "exec"), {})
+            printed = capsys.readouterr().out
+            for text in expected:
+                claims += 1
+                assert text in printed, f"{page.name}: the comment says {text!r}, but the code prints {printed!r}"
+    assert claims, "no book page has a worked example with its printed result in a comment"
