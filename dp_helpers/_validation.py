@@ -273,6 +273,26 @@ def check_binary_labels(y: Any, *, n: int | None = None, name: str = "y") -> np.
     return y.astype(np.int8)
 
 
+def check_class_labels(y: Any, classes: np.ndarray, *, n: int | None = None, name: str = "y") -> np.ndarray:
+    """Return true labels as an int array (n,), each one of ``classes`` (e.g. 1..K)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one label per point; got shape {y.shape}")
+    if n is not None and y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels but L has {n} rows; they must match")
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number) or y.dtype == bool:
+        raise TypeError(f"{name} must hold class labels {_show_classes(classes)}; got dtype {y.dtype}")
+    bad = np.flatnonzero(~np.isin(y, classes))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] is {y[i]}; true labels must be {_show_classes(classes)}")
+    return y.astype(np.int64)
+
+
+def _show_classes(classes: np.ndarray) -> str:
+    return "-1 or +1" if classes[0] == -1 else f"a class 1..{classes.size}"
+
+
 def _as_float_vector(x: Any, name: str) -> np.ndarray:
     try:
         x = np.asarray(x, dtype=np.float64)

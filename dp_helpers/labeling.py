@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._validation import check_binary_labels, check_label_matrix, is_sparse
+from ._validation import check_binary_labels, check_class_labels, check_int, check_label_matrix, is_sparse
 
 
 class LabelingFunctionError(RuntimeError):
@@ -213,23 +213,28 @@ def check_column_names(df: pd.DataFrame) -> None:
         )
 
 
-def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None) -> pd.DataFrame:
+def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None, n_classes: int | None = None) -> pd.DataFrame:
     """One row per LF: what it votes, how often, and how it sits among the others.
 
     Parameters
     ----------
     L : array-like or scipy.sparse matrix of shape (n, m)
     y : array-like of shape (n,), optional
-        True labels (-1/+1), e.g. of a small labeled dev set; adds accuracy columns.
+        True labels (-1/+1; with ``n_classes``, 1..K), e.g. of a small labeled dev set; adds
+        accuracy columns.
     names : sequence of m str, optional
         LF names for the index (default ``LF 0``, ``LF 1``, ...).
+    n_classes : int, optional
+        For K > 2 classes: votes are 0 (abstain) or a class 1..K, as for
+        :class:`ClassConditionalLabelModel` with the same ``n_classes``. By default votes are
+        -1, 0 or +1.
 
     Returns
     -------
     pandas.DataFrame
         ``polarity`` (the votes it ever casts), ``coverage`` (fraction of points it votes on),
         ``overlaps`` (fraction where it and at least one other LF vote), ``conflicts``
-        (fraction where another LF votes the other way); with ``y``: ``correct``,
+        (fraction where another LF votes another class); with ``y``: ``correct``,
         ``incorrect`` and ``emp_accuracy`` (correct / votes, NaN for an LF that never votes).
 
     Examples
@@ -239,14 +244,31 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None) -> pd.
     LF 0      [1]      0.67      0.67       0.33        2          0          1.00
     LF 1  [-1, 1]      1.00      0.67       0.33        2          1          0.67
     """
-    L = check_label_matrix(L)
-    n, m = L.shape
-    rows, cols, vals = _triplets(L)
-    pos_per_row = np.bincount(rows[vals > 0], minlength=n)
-    neg_per_row = np.bincount(rows[vals < 0], minlength=n)
-    votes_per_row = pos_per_row + neg_per_row
+    if n_classes is None:
+        try:
+            L = check_label_matrix(L)
+        except ValueError as err:
+            if "votes must be -1, 0 (abstain) or +1" in str(err):
+                raise ValueError(f"{err}; for K > 2 classes voted as 1..K, pass n_classes=K") from None
+            raise
+        n, m = L.shape
+        rows, cols, vals = _triplets(L)
+        classes = np.array([-1, 1])
+    else:
+        from .class_conditional import _to_outcomes  # votes 1..K (or -1/+1), as the model reads them
+
+        if check_int(n_classes, "n_classes") < 2:
+            raise ValueError(f"n_classes is {n_classes}; it must be at least 2")
+        outcomes, classes = _to_outcomes(L, n_classes)
+        n, m = outcomes.shape
+        rows, cols = np.nonzero(outcomes)
+        vals = classes[outcomes[rows, cols] - 1]
+    # votes per row for each class, then: does another LF vote in the row, another class?
+    voted = np.searchsorted(classes, vals)  # column of each vote's class
+    per_class = np.bincount(rows * classes.size + voted, minlength=n * classes.size).reshape(n, classes.size)
+    votes_per_row = per_class.sum(axis=1)
     overlapping = votes_per_row[rows] > 1
-    conflicting = np.where(vals > 0, neg_per_row[rows] > 0, pos_per_row[rows] > 0)
+    conflicting = votes_per_row[rows] > per_class[rows, voted]
     if isinstance(names, str):
         raise TypeError("names must be a list of m LF names, not a single str")
     index = list(names) if names is not None else [f"LF {j}" for j in range(m)]
@@ -262,7 +284,7 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None) -> pd.
         index=index,
     )
     if y is not None:
-        y = check_binary_labels(y, n=n)
+        y = check_binary_labels(y, n=n) if n_classes is None else check_class_labels(y, classes, n=n)
         right = vals == y[rows]
         table["correct"] = np.bincount(cols, weights=right, minlength=m).astype(int)
         table["incorrect"] = np.bincount(cols, weights=~right, minlength=m).astype(int)

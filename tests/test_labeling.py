@@ -95,6 +95,42 @@ def test_lf_summary_polarity_and_silent_lf():
     assert np.isnan(table.loc["LF 1", "emp_accuracy"])
 
 
+@pytest.mark.parametrize("K", [3, 5])
+def test_lf_summary_with_k_classes_matches_brute_force(K):
+    rng = np.random.default_rng(K)
+    L = np.where(rng.random((150, 5)) < 0.4, rng.integers(1, K + 1, size=(150, 5)), 0)
+    L[:, 0] = np.where(L[:, 0] != 0, 2, 0)  # a one-class LF
+    y = rng.integers(1, K + 1, size=150)
+    expected = brute_force_summary(L, y)
+    for matrix in (L, sp.csr_matrix(L)):
+        table = dp.lf_summary(matrix, y=y, n_classes=K)
+        for column in ("coverage", "overlaps", "conflicts", "correct"):
+            np.testing.assert_allclose(table[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
+        assert table["polarity"].iloc[0] == [2] and set(table["polarity"].iloc[1]) <= set(range(1, K + 1))
+
+
+def test_lf_summary_with_n_classes_2_reads_both_conventions_like_the_model():
+    L = np.array([[1, -1, 0], [1, 1, -1], [0, -1, -1]])
+    np.testing.assert_array_equal(dp.lf_summary(L, y=[1, 1, -1], n_classes=2).to_numpy(),
+                                  dp.lf_summary(L, y=[1, 1, -1]).to_numpy())
+    classes_1_2 = dp.lf_summary(np.where(L == -1, 2, L), y=[1, 1, 2], n_classes=2)
+    assert classes_1_2["polarity"].tolist() == [[1], [1, 2], [2]]
+    np.testing.assert_allclose(classes_1_2["conflicts"], dp.lf_summary(L)["conflicts"])
+
+
+@pytest.mark.parametrize("L, kwargs, error, match", [
+    ([[1, 2, 0], [3, 3, 0]], {}, ValueError, r"L\[0, 1\] is 2; .* pass n_classes=K"),
+    ([[1, 2, 0], [3, 3, 0]], {"n_classes": 2}, ValueError, r"L\[1, 0\] is 3; votes must be 0 \(abstain\) or a class 1..2"),
+    ([[1, 2, 0], [3, 3, 0]], {"n_classes": 3, "y": [1, 4]}, ValueError, r"y\[1\] is 4; true labels must be a class 1..3"),
+    ([[1, 2, 0], [3, 3, 0]], {"n_classes": 3, "y": [1, 2, 3]}, ValueError, "y has 3 labels but L has 2 rows"),
+    ([[1, 2, 0], [3, 3, 0]], {"n_classes": 1}, ValueError, "n_classes is 1; it must be at least 2"),
+    ([[1, 2, 0], [3, 3, 0]], {"n_classes": 3.0}, TypeError, "n_classes must be an int"),
+])
+def test_lf_summary_with_k_classes_refuses_bad_input_by_name(L, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        dp.lf_summary(L, **kwargs)
+
+
 def test_lf_summary_names_must_match():
     with pytest.raises(ValueError, match="names has 2 entries but L has 3 LFs"):
         dp.lf_summary(np.ones((2, 3), int), names=["a", "b"])
