@@ -44,17 +44,19 @@ def callable_name(f: Callable, name: str | None = None, kind: str = "labeling fu
 
 
 class LabelingFunction:
-    """A named function from one record to a vote: +1, -1, or 0 to abstain.
+    """A named function from one record to a vote: +1, -1, or 0 to abstain; with ``n_classes=K``,
+    a class 1..K or 0 to abstain.
 
     Calling it checks the vote, so a typo such as ``return 2`` (or ``return x > 3``, a bool)
     fails at the LF that made it.
     """
 
-    def __init__(self, f: Callable[[Any], int], name: str | None = None):
+    def __init__(self, f: Callable[[Any], int], name: str | None = None, n_classes: int | None = None):
         if not callable(f):
             raise TypeError(f"a labeling function must be callable; got {type(f).__name__}")
         name = callable_name(f, name)
         if isinstance(f, LabelingFunction):  # re-wrapping (e.g. to rename): wrap the function itself
+            n_classes = f.n_classes if n_classes is None else n_classes
             f = f.f
         self.f = f
         try:
@@ -62,31 +64,48 @@ class LabelingFunction:
         except AttributeError:  # e.g. a partial or a callable object
             pass
         self.name = name  # after update_wrapper, which copies the wrapped function's attributes
+        self.n_classes = check_n_classes(n_classes)
 
     def __call__(self, x: Any) -> int:
-        return check_vote(self.f(x), self.name)
+        return check_vote(self.f(x), self.name, n_classes=self.n_classes)
 
     def __repr__(self) -> str:
         return f"LabelingFunction({self.name!r})"
 
 
-def check_vote(vote: Any, name: str, record: Any = None) -> int:
-    """``vote`` as an int -1, 0 or +1, or an error naming the LF (and the record)."""
+def check_n_classes(n_classes: Any) -> int | None:
+    """None (votes -1, 0, +1), or the number of classes K, an int from 2 to 127 (votes 0, 1..K)."""
+    if n_classes is None:
+        return None
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (int, np.integer)):
+        raise TypeError(f"n_classes must be an int or None; got {n_classes!r}")
+    if not 2 <= n_classes <= 127:
+        raise ValueError(f"n_classes is {n_classes}; it must be from 2 to 127 (votes are stored as int8)")
+    return int(n_classes)
+
+
+def check_vote(vote: Any, name: str, record: Any = None, n_classes: int | None = None) -> int:
+    """``vote`` as an int -1, 0 or +1 (with ``n_classes=K``: 0 or 1..K), or an error naming the LF
+    (and the record)."""
     where = f" for record {record!r}" if record is not None else ""
     if isinstance(vote, (bool, np.bool_)):
         raise TypeError(
             f"LF {name!r} returned {vote!r}{where}; an LF returns a vote, not a condition: "
             "e.g. `return 1 if condition else 0`"
         )
-    if vote not in (-1, 0, 1) or isinstance(vote, (str, bytes)):
-        raise ValueError(f"LF {name!r} returned {vote!r}{where}; an LF must return -1, 0 (abstain) or +1")
+    allowed = (-1, 0, 1) if n_classes is None else range(n_classes + 1)
+    if isinstance(vote, (str, bytes)) or vote not in allowed:
+        expected = ("-1, 0 (abstain) or +1 (for K > 2 classes voted as 1..K, pass n_classes=K)"
+                    if n_classes is None else f"0 (abstain) or a class 1..{n_classes}")
+        raise ValueError(f"LF {name!r} returned {vote!r}{where}; an LF must return {expected}")
     return int(vote)
 
 
-def labeling_function(f: Callable | None = None, *, name: str | None = None):
+def labeling_function(f: Callable | None = None, *, name: str | None = None, n_classes: int | None = None):
     """Decorator that turns a function of one record into a :class:`LabelingFunction`.
 
-    Works bare (``@labeling_function``) or with a name (``@labeling_function(name="kw")``).
+    Works bare (``@labeling_function``) or with a name (``@labeling_function(name="kw")``); with
+    ``n_classes=K`` the LF votes a class 1..K or 0.
 
     Examples
     --------
@@ -97,21 +116,26 @@ def labeling_function(f: Callable | None = None, *, name: str | None = None):
     ('lf_short', -1, 0)
     """
     if f is None:
-        return lambda g: LabelingFunction(g, name=name)
-    return LabelingFunction(f, name=name)
+        return lambda g: LabelingFunction(g, name=name, n_classes=n_classes)
+    return LabelingFunction(f, name=name, n_classes=n_classes)
 
 
-def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: bool = False):
+def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: bool = False,
+              n_classes: int | None = None):
     """Run every LF on every record and collect the votes in a label matrix.
 
     Parameters
     ----------
     lfs : sequence of callables
-        Each maps one record to -1, 0 or +1 (plain functions are wrapped).
+        Each maps one record to -1, 0 or +1 (plain functions are wrapped); with ``n_classes``, to
+        0 or a class 1..K.
     data : iterable of records, or a pandas DataFrame
         A DataFrame is read row by row as named tuples, so an LF can say ``x.age``.
     sparse : bool
         Return a ``scipy.sparse.csr_matrix`` (for large, mostly abstaining L).
+    n_classes : int, optional
+        K > 2 classes, voted as 1..K (the convention of :class:`ClassConditionalLabelModel`).
+        By default, the ``n_classes`` the LFs were made with (all the same), else -1/+1 votes.
 
     Returns
     -------
@@ -123,8 +147,9 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
         If ``lfs`` is a single LF (not in a list) or holds something not callable, ``data`` is a
         Dask DataFrame (use ``dp.scale.apply_lfs``), or an LF returns a bool.
     ValueError
-        If there are no LFs, a DataFrame column cannot be an attribute name, or an LF returns
-        something other than -1, 0, +1.
+        If there are no LFs, a DataFrame column cannot be an attribute name, an LF returns
+        something other than -1, 0, +1 (with ``n_classes``: 0..K), or the LFs were made with
+        different ``n_classes``.
     LabelingFunctionError
         A ``RuntimeError``: an LF raised; names the LF and the record (its index label in a
         DataFrame, else its position).
@@ -142,6 +167,13 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
             "data is a Dask DataFrame; apply_lfs works in memory. Use dp.scale.apply_lfs(records, lfs), "
             "which labels it partition by partition"
         )
+    declared = {lf.name: lf.n_classes for lf in lfs if getattr(lf, "n_classes", None) is not None}
+    n_classes = check_n_classes(n_classes)
+    if n_classes is None and declared:
+        n_classes = next(iter(declared.values()))
+    clash = {name: k for name, k in declared.items() if k != n_classes}
+    if clash:
+        raise ValueError(f"the LFs vote for different numbers of classes: {clash} against n_classes={n_classes}")
     if isinstance(data, pd.DataFrame):
         check_column_names(data)
         records = data.itertuples(index=False)
@@ -161,7 +193,7 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
                 raw = lf.f(record)
             except Exception as err:
                 raise LabelingFunctionError(lf.name, label, err) from err
-            vote = check_vote(raw, lf.name, label)
+            vote = check_vote(raw, lf.name, label, n_classes=n_classes)
             if vote:
                 rows.append(i)
                 cols.append(j)

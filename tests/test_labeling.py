@@ -131,6 +131,39 @@ def test_lf_summary_with_k_classes_refuses_bad_input_by_name(L, kwargs, error, m
         dp.lf_summary(L, **kwargs)
 
 
+def test_apply_lfs_with_k_classes_collects_votes_1_to_k():
+    third = dp.labeling_function(lambda x: 3 if x > 5 else 0, name="big", n_classes=3)
+    first = dp.labeling_function(lambda x: 1 if x < 0 else 0, name="negative", n_classes=3)
+    assert third(7) == 3 and first(7) == 0
+    L = dp.apply_lfs([third, first], [7, -1, 2])  # the LFs' own n_classes
+    assert L.tolist() == [[3, 0], [0, 1], [0, 0]] and L.dtype == np.int8
+    plain = [lambda x: 2 if x > 5 else 0, lambda x: 1]
+    np.testing.assert_array_equal(dp.apply_lfs(plain, [7, 1], n_classes=3, sparse=True).toarray(), [[2, 1], [0, 1]])
+    table = dp.lf_summary(L, y=[3, 1, 2], n_classes=3)
+    assert table["polarity"].tolist() == [[3], [1]] and table["correct"].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("lfs, kwargs, error, match", [
+    ([lambda x: 2], {}, ValueError, r"returned 2 for record 0; an LF must return -1, 0 \(abstain\) or \+1 \(for K > 2 .*n_classes=K\)"),
+    ([lambda x: 4], {"n_classes": 3}, ValueError, r"returned 4 for record 0; an LF must return 0 \(abstain\) or a class 1..3"),
+    ([lambda x: -1], {"n_classes": 3}, ValueError, "a class 1..3"),
+    ([lambda x: 1], {"n_classes": 1}, ValueError, "n_classes is 1; it must be from 2 to 127"),
+    ([lambda x: 1], {"n_classes": "3"}, TypeError, "n_classes must be an int or None"),
+    ([dp.labeling_function(lambda x: 1, name="a", n_classes=3), dp.labeling_function(lambda x: 1, name="b", n_classes=4)],
+     {}, ValueError, r"different numbers of classes: \{'b': 4\} against n_classes=3"),
+])
+def test_apply_lfs_with_k_classes_refuses_bad_votes_by_name(lfs, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        dp.apply_lfs(lfs, [0], **kwargs)
+
+
+def test_an_lf_declared_for_k_classes_checks_its_vote_when_called():
+    lf = dp.labeling_function(lambda x: x, name="echo", n_classes=3)
+    assert lf(3) == 3 and dp.LabelingFunction(lf, name="renamed").n_classes == 3
+    with pytest.raises(ValueError, match="LF 'echo' returned 4; an LF must return 0 \\(abstain\\) or a class 1..3"):
+        lf(4)
+
+
 def test_lf_summary_names_must_match():
     with pytest.raises(ValueError, match="names has 2 entries but L has 3 LFs"):
         dp.lf_summary(np.ones((2, 3), int), names=["a", "b"])
