@@ -95,7 +95,7 @@ def check_vote(vote: Any, name: str, record: Any = None, n_classes: int | None =
         )
     allowed = (-1, 0, 1) if n_classes is None else range(n_classes + 1)
     if isinstance(vote, (str, bytes)) or vote not in allowed:
-        expected = ("-1, 0 (abstain) or +1 (for K > 2 classes voted as 1..K, pass n_classes=K)"
+        expected = ("-1, 0 (abstain) or +1 (or, made or applied with n_classes=K, a class 1..K)"
                     if n_classes is None else f"0 (abstain) or a class 1..{n_classes}")
         raise ValueError(f"LF {name!r} returned {vote!r}{where}; an LF must return {expected}")
     return int(vote)

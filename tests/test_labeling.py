@@ -144,7 +144,7 @@ def test_apply_lfs_with_k_classes_collects_votes_1_to_k():
 
 
 @pytest.mark.parametrize("lfs, kwargs, error, match", [
-    ([lambda x: 2], {}, ValueError, r"returned 2 for record 0; an LF must return -1, 0 \(abstain\) or \+1 \(for K > 2 .*n_classes=K\)"),
+    ([lambda x: 2], {}, ValueError, r"returned 2 for record 0; an LF must return -1, 0 \(abstain\) or \+1 \(or, made or applied with n_classes=K, a class 1..K\)"),
     ([lambda x: 4], {"n_classes": 3}, ValueError, r"returned 4 for record 0; an LF must return 0 \(abstain\) or a class 1..3"),
     ([lambda x: -1], {"n_classes": 3}, ValueError, "a class 1..3"),
     ([lambda x: 1], {"n_classes": 1}, ValueError, "n_classes is 1; it must be from 2 to 127"),
