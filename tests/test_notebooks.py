@@ -83,3 +83,26 @@ def test_table_of_contents_names_only_existing_files():
     for name in files:
         candidates = [ROOT / name] + [ROOT / f"{name}{ext}" for ext in (".md", ".ipynb")]
         assert any(c.is_file() for c in candidates), f"_toc.yml names {name}, which does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_solution_code_shown_is_the_code_that_ran(path):
+    """A ```python block in a {solution} that has an executed twin (a code cell tagged solution
+    that starts with the same three lines) must be that cell's code, so the numbers printed under
+    a solution come from the code the reader sees. The block's last line may differ: it shows a
+    result, where the twin keeps it for the ``say`` cell after it."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    solutions = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    shown = [block for part in re.findall(r"`{3,}\{solution\}.*?\n`{4}", solutions, re.S)
+             for block in re.findall(r"```python\n(.*?)```", part, re.S)]
+    ran = [c.source.strip() for c in nb.cells
+           if c.cell_type == "code" and "solution" in c.metadata.get("tags", [])]
+    for block in shown:
+        head = block.strip().splitlines()[:3]
+        twins = [cell for cell in ran if cell.splitlines()[:3] == head]
+        body = "\n".join(block.strip().splitlines()[:-1])
+        for cell in twins:
+            assert cell.startswith(body), (f"{path.name}: the solution shows code that differs from the cell "
+                                           f"that ran it; shown:\n{body}\nran:\n{cell}")
