@@ -43,6 +43,17 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
     return L.astype(np.int8, copy=False)
 
 
+def check_votes_or_n_classes(L: Any, name: str = "L") -> Any:
+    """:func:`check_label_matrix`, whose error for a vote outside -1, 0, +1 also says that votes
+    1..K need ``n_classes=K`` (for functions that take it)."""
+    try:
+        return check_label_matrix(L, name=name)
+    except ValueError as err:
+        if "votes must be -1, 0 (abstain) or +1" in str(err):
+            raise ValueError(f"{err}; for K > 2 classes voted as 1..K, pass n_classes=K") from None
+        raise
+
+
 def as_label_array(L: Any, *, name: str = "L", votes: str = "-1, 0 or +1") -> tuple[Any, np.ndarray]:
     """``L`` as a numeric ndarray or a canonical CSR matrix, and its stored values; the shape checks
     every label model shares (array-like, rectangular, real numbers, 2-D, non-empty), not the votes'

@@ -26,6 +26,7 @@ from ._validation import (
     check_int,
     check_label_matrix,
     check_lfs_vote,
+    check_votes_or_n_classes,
     check_overlap_matrix,
     check_positive_int,
     check_probability,
@@ -39,12 +40,17 @@ METHODS = ("tensorflow", "closed_form")
 _FLOAT32_BEYOND = 256
 
 
-def majority_vote(L: Any) -> np.ndarray:
-    """The sign of each row's vote sum: +1, -1, or 0 for a tie or no votes.
+def majority_vote(L: Any, n_classes: int | None = None) -> np.ndarray:
+    """The sign of each row's vote sum: +1, -1, or 0 for a tie or no votes; with ``n_classes=K``,
+    the class 1..K with the most votes, or 0 for a tie or no votes.
 
     Parameters
     ----------
     L : array-like or scipy.sparse matrix of shape (n, m)
+        Votes -1, 0, +1; with ``n_classes``, 0 or a class 1..K (as for
+        :class:`ClassConditionalLabelModel` with the same ``n_classes``).
+    n_classes : int, optional
+        The number of classes K, for votes 1..K.
 
     Returns
     -------
@@ -54,8 +60,23 @@ def majority_vote(L: Any) -> np.ndarray:
     --------
     >>> majority_vote([[1, 1, -1], [0, 0, 0], [1, -1, 0]]).tolist()
     [1, 0, 0]
+    >>> majority_vote([[3, 3, 1], [2, 1, 0], [0, 0, 0]], n_classes=3).tolist()
+    [3, 0, 0]
     """
-    L = check_label_matrix(L)
+    if n_classes is not None:
+        from .class_conditional import _to_outcomes  # votes 1..K (or -1/+1), as the model reads them
+
+        if check_int(n_classes, "n_classes") < 2:
+            raise ValueError(f"n_classes is {n_classes}; it must be at least 2")
+        outcomes, classes = _to_outcomes(L, n_classes)
+        n = outcomes.shape[0]
+        rows, cols = np.nonzero(outcomes)
+        counts = np.bincount(rows * classes.size + outcomes[rows, cols] - 1,
+                             minlength=n * classes.size).reshape(n, classes.size)
+        top = counts.max(axis=1)
+        unique = (counts == top[:, None]).sum(axis=1) == 1
+        return np.where(unique & (top > 0), classes[counts.argmax(axis=1)], 0).astype(np.int8)
+    L = check_votes_or_n_classes(L)
     totals = np.asarray(L.sum(axis=1, dtype=np.int64)).ravel()
     return np.sign(totals).astype(np.int8)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._validation import check_binary_labels, check_class_labels, check_int, check_label_matrix, is_sparse
+from ._validation import check_binary_labels, check_class_labels, check_int, check_votes_or_n_classes, is_sparse
 
 
 class LabelingFunctionError(RuntimeError):
@@ -277,12 +277,7 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None, n_clas
     LF 1  [-1, 1]      1.00      0.67       0.33        2          1          0.67
     """
     if n_classes is None:
-        try:
-            L = check_label_matrix(L)
-        except ValueError as err:
-            if "votes must be -1, 0 (abstain) or +1" in str(err):
-                raise ValueError(f"{err}; for K > 2 classes voted as 1..K, pass n_classes=K") from None
-            raise
+        L = check_votes_or_n_classes(L)
         n, m = L.shape
         rows, cols, vals = _triplets(L)
         classes = np.array([-1, 1])

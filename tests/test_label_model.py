@@ -129,6 +129,35 @@ def test_log_odds_values():
     np.testing.assert_allclose(dp.log_odds([0.5, 0.75, 0.1]), [0.0, np.log(3), np.log(1 / 9)])
 
 
+@pytest.mark.parametrize("K", [2, 3, 6])
+def test_majority_vote_with_k_classes_is_the_unique_plurality(K):
+    rng = np.random.default_rng(K)
+    L = np.where(rng.random((300, 7)) < 0.5, rng.integers(1, K + 1, size=(300, 7)), 0)
+    expected = []
+    for row in L:
+        counts = np.bincount(row[row > 0], minlength=K + 1)[1:]
+        winners = np.flatnonzero(counts == counts.max()) + 1
+        expected.append(winners[0] if counts.max() > 0 and winners.size == 1 else 0)
+    for matrix in (L, sp.csr_matrix(L)):
+        np.testing.assert_array_equal(dp.majority_vote(matrix, n_classes=K), expected)
+
+
+def test_majority_vote_with_n_classes_2_agrees_with_the_sign_rule():
+    L = np.random.default_rng(0).choice([-1, 0, 1], size=(200, 5))
+    np.testing.assert_array_equal(dp.majority_vote(L, n_classes=2), dp.majority_vote(L))
+
+
+@pytest.mark.parametrize("L, kwargs, error, match", [
+    ([[1, 2, 3]], {}, ValueError, r"L\[0, 1\] is 2; votes must be -1, 0 \(abstain\) or \+1; .* pass n_classes=K"),
+    ([[1, 2, 4]], {"n_classes": 3}, ValueError, r"L\[0, 2\] is 4; votes must be 0 \(abstain\) or a class 1..3"),
+    ([[1, 2, 3]], {"n_classes": 1}, ValueError, "n_classes is 1; it must be at least 2"),
+    ([[1, 2, 3]], {"n_classes": 3.0}, TypeError, "n_classes must be an int"),
+])
+def test_majority_vote_with_k_classes_refuses_bad_input_by_name(L, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        dp.majority_vote(L, **kwargs)
+
+
 def test_majority_vote_ties_and_empty_rows_are_zero():
     L = np.array([[1, -1, 0], [0, 0, 0], [1, 1, -1], [-1, 0, 0]])
     np.testing.assert_array_equal(dp.majority_vote(L), [0, 0, 1, -1])
