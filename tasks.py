@@ -132,6 +132,9 @@ def ensure_system_packages(*packages: str, required: bool = False) -> None:
                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    still = [p for p in missing if not any(shutil.which(c) for c in SYSTEM_PACKAGES[p])]
+    if still:  # else the tests that need them would skip, and a green run would hide it
+        sys.exit(f"apt-get installed {' '.join(still)}, but none of {[SYSTEM_PACKAGES[p] for p in still]} is on PATH")
 
 
 def book_command(builder: str = "html", *args: str) -> list[str]:

@@ -22,7 +22,8 @@ import tasks  # noqa: E402
 @pytest.fixture
 def machine(monkeypatch):
     """A machine with the commands in ``machine.have``, apt-get, a user id and a recorded apt-get."""
-    state = type("Machine", (), {"have": {"/usr/bin/apt-get"}, "uid": 0, "ran": [], "fail": False})()
+    state = type("Machine", (), {"have": {"/usr/bin/apt-get"}, "uid": 0, "ran": [], "fail": False,
+                                  "provides": {"/usr/bin/chromium", "/usr/bin/pdftotext"}})()
 
     def which(name):
         path = f"/usr/bin/{name}"
@@ -31,7 +32,7 @@ def machine(monkeypatch):
     def run(cmd, **kwargs):
         state.ran.append(cmd[1:])
         if cmd[1] == "install" and not state.fail:
-            state.have |= {"/usr/bin/chromium", "/usr/bin/pdftotext"}
+            state.have |= state.provides
         return subprocess.CompletedProcess(cmd, 100 if state.fail else 0, "", "E: no such package")
 
     monkeypatch.setattr(tasks.shutil, "which", which)
@@ -65,3 +66,9 @@ def test_a_failed_install_stops_with_apt_gets_message(machine):
     machine.fail = True
     with pytest.raises(SystemExit, match="no such package"):
         tasks.ensure_system_packages("chromium")
+
+
+def test_an_install_that_leaves_the_command_missing_stops_instead_of_skipping_tests(machine):
+    machine.provides = {"/usr/bin/pdftotext"}  # e.g. a package of that name without the binary
+    with pytest.raises(SystemExit, match=r"installed chromium, but none of .*'chromium'.* is on PATH"):
+        tasks.ensure_system_packages("chromium", "poppler-utils")
