@@ -268,15 +268,21 @@ def check_features(X: Any, *, n: int | None = None, name: str = "X") -> np.ndarr
     return X
 
 
-def check_binary_labels(y: Any, *, n: int | None = None, name: str = "y") -> np.ndarray:
-    """Return true labels as int8 (n,), each -1 or +1."""
+def _label_vector(y: Any, n: int | None, name: str, expected: str) -> np.ndarray:
+    """``y`` as a 1-D numeric array of ``n`` labels; ``expected`` names the labels in the error."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D with one label per point; got shape {y.shape}")
     if n is not None and y.shape[0] != n:
         raise ValueError(f"{name} has {y.shape[0]} labels but L has {n} rows; they must match")
-    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
-        raise TypeError(f"{name} must hold -1 or +1; got dtype {y.dtype}")
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number):  # bool is not a number here
+        raise TypeError(f"{name} must hold {expected}; got dtype {y.dtype}")
+    return y
+
+
+def check_binary_labels(y: Any, *, n: int | None = None, name: str = "y") -> np.ndarray:
+    """Return true labels as int8 (n,), each -1 or +1."""
+    y = _label_vector(y, n, name, "-1 or +1")
     bad = np.flatnonzero((y != -1) & (y != 1))
     if bad.size:
         i = int(bad[0])
@@ -286,13 +292,7 @@ def check_binary_labels(y: Any, *, n: int | None = None, name: str = "y") -> np.
 
 def check_class_labels(y: Any, classes: np.ndarray, *, n: int | None = None, name: str = "y") -> np.ndarray:
     """Return true labels as an int array (n,), each one of ``classes`` (e.g. 1..K)."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with one label per point; got shape {y.shape}")
-    if n is not None and y.shape[0] != n:
-        raise ValueError(f"{name} has {y.shape[0]} labels but L has {n} rows; they must match")
-    if y.dtype == object or not np.issubdtype(y.dtype, np.number) or y.dtype == bool:
-        raise TypeError(f"{name} must hold class labels {_show_classes(classes)}; got dtype {y.dtype}")
+    y = _label_vector(y, n, name, f"class labels {_show_classes(classes)}")
     bad = np.flatnonzero(~np.isin(y, classes))
     if bad.size:
         i = int(bad[0])
@@ -326,6 +326,19 @@ def check_int(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an int; got {value!r}")
     return int(value)
+
+
+def check_n_classes(n_classes: Any, *, high: int | None = None) -> int | None:
+    """None (the -1/+1 convention), or the number of classes K: an int of at least 2 (and at most
+    ``high``, where votes are stored as int8)."""
+    if n_classes is None:
+        return None
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (numbers.Integral, np.integer)):
+        raise TypeError(f"n_classes must be an int or None; got {n_classes!r}")
+    if n_classes < 2 or (high is not None and n_classes > high):
+        bound = "at least 2" if high is None else f"from 2 to {high} (votes are stored as int8)"
+        raise ValueError(f"n_classes is {n_classes}; it must be {bound}")
+    return int(n_classes)
 
 
 def check_positive_int(value: Any, name: str) -> int:

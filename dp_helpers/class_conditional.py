@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 
-from ._validation import as_label_array, check_int, check_positive_int, check_real
+from ._validation import as_label_array, check_int, check_n_classes, check_positive_int, check_real
 from .label_model import ConvergenceWarning, NotFittedError
 
 __all__ = ["ClassConditionalLabelModel", "from_snorkel", "sample_from_tables", "to_snorkel"]
@@ -184,8 +184,7 @@ class ClassConditionalLabelModel(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        if self.n_classes is not None and check_int(self.n_classes, "n_classes") < 2:
-            raise ValueError(f"n_classes must be None or an int >= 2; got {self.n_classes!r}")
+        check_n_classes(self.n_classes)
         check_real(self.smoothing, "smoothing", low=0, strict=True)
         check_positive_int(self.max_iter, "max_iter")
         check_real(self.tol, "tol", low=0)

@@ -26,6 +26,7 @@ from ._validation import (
     check_int,
     check_label_matrix,
     check_lfs_vote,
+    check_n_classes,
     check_votes_or_n_classes,
     check_overlap_matrix,
     check_positive_int,
@@ -66,8 +67,7 @@ def majority_vote(L: Any, n_classes: int | None = None) -> np.ndarray:
     if n_classes is not None:
         from .class_conditional import _to_outcomes  # votes 1..K (or -1/+1), as the model reads them
 
-        if check_int(n_classes, "n_classes") < 2:
-            raise ValueError(f"n_classes is {n_classes}; it must be at least 2")
+        check_n_classes(n_classes)
         outcomes, classes = _to_outcomes(L, n_classes)
         n = outcomes.shape[0]
         rows, cols = np.nonzero(outcomes)

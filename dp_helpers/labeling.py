@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._validation import check_binary_labels, check_class_labels, check_int, check_votes_or_n_classes, is_sparse
+from ._validation import check_binary_labels, check_class_labels, check_n_classes, check_votes_or_n_classes, is_sparse
 
 
 class LabelingFunctionError(RuntimeError):
@@ -64,24 +64,13 @@ class LabelingFunction:
         except AttributeError:  # e.g. a partial or a callable object
             pass
         self.name = name  # after update_wrapper, which copies the wrapped function's attributes
-        self.n_classes = check_n_classes(n_classes)
+        self.n_classes = check_n_classes(n_classes, high=127)
 
     def __call__(self, x: Any) -> int:
         return check_vote(self.f(x), self.name, n_classes=self.n_classes)
 
     def __repr__(self) -> str:
         return f"LabelingFunction({self.name!r})"
-
-
-def check_n_classes(n_classes: Any) -> int | None:
-    """None (votes -1, 0, +1), or the number of classes K, an int from 2 to 127 (votes 0, 1..K)."""
-    if n_classes is None:
-        return None
-    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, (int, np.integer)):
-        raise TypeError(f"n_classes must be an int or None; got {n_classes!r}")
-    if not 2 <= n_classes <= 127:
-        raise ValueError(f"n_classes is {n_classes}; it must be from 2 to 127 (votes are stored as int8)")
-    return int(n_classes)
 
 
 def check_vote(vote: Any, name: str, record: Any = None, n_classes: int | None = None) -> int:
@@ -168,7 +157,7 @@ def apply_lfs(lfs: Sequence[Callable[[Any], int]], data: Iterable[Any], sparse: 
             "which labels it partition by partition"
         )
     declared = {lf.name: lf.n_classes for lf in lfs if getattr(lf, "n_classes", None) is not None}
-    n_classes = check_n_classes(n_classes)
+    n_classes = check_n_classes(n_classes, high=127)
     if n_classes is None and declared:
         n_classes = next(iter(declared.values()))
     clash = {name: k for name, k in declared.items() if k != n_classes}
@@ -284,8 +273,7 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None, n_clas
     else:
         from .class_conditional import _to_outcomes  # votes 1..K (or -1/+1), as the model reads them
 
-        if check_int(n_classes, "n_classes") < 2:
-            raise ValueError(f"n_classes is {n_classes}; it must be at least 2")
+        check_n_classes(n_classes)
         outcomes, classes = _to_outcomes(L, n_classes)
         n, m = outcomes.shape
         rows, cols = np.nonzero(outcomes)

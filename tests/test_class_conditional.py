@@ -194,7 +194,7 @@ def test_estimator_conventions():
     (np.ones((2, 3), dtype=int), {"max_iter": 2.5}, TypeError, "max_iter must be an int"),
     (np.ones((2, 3), dtype=int), {"smoothing": "1"}, TypeError, "smoothing must be a real number"),
     (np.ones((2, 3), dtype=int), {"init": "kmeans"}, ValueError, "init must be"),
-    (np.ones((2, 3), dtype=int), {"n_classes": 1}, ValueError, "n_classes must be"),
+    (np.ones((2, 3), dtype=int), {"n_classes": 1}, ValueError, "n_classes is 1; it must be at least 2"),
     (np.array([[1, -1, 1], [1, 1, -1]]), {"class_prior": "0.5"}, TypeError, "class_prior"),
     (np.array([[1, -1, 1], [1, 1, -1]]), {"class_prior": [0.7, 0.7]}, ValueError, "summing to 1"),
 ])
