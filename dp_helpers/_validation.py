@@ -20,10 +20,15 @@ def is_sparse(L: Any) -> bool:
     return sp.issparse(L)
 
 
-def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
+N_CLASSES_HINT = "; for K > 2 classes voted as 1..K, pass n_classes=K"
+
+
+def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L", n_classes_hint: bool = False) -> Any:
     """Return ``L`` as an int8 ndarray or a CSR matrix, after checking it.
 
-    Votes must be -1, 0 (abstain) or +1; L must be 2-D, non-empty and finite.
+    Votes must be -1, 0 (abstain) or +1; L must be 2-D, non-empty and finite. With
+    ``n_classes_hint`` (for functions that take ``n_classes``), a vote error also says that votes
+    1..K need ``n_classes=K``.
     """
     L, values = as_label_array(L, name=name)
     m = L.shape[1]
@@ -32,7 +37,7 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
             f"{name} has {m} LF{'s' if m != 1 else ''}; this needs at least {min_lfs} "
             "(accuracies are identified from agreements among three or more LFs)"
         )
-    _check_vote_values(L, values, name)
+    _check_vote_values(L, values, name, N_CLASSES_HINT if n_classes_hint else "")
     if is_sparse(L):
         if L.dtype != np.int8:
             L = L.astype(np.int8)
@@ -41,17 +46,6 @@ def check_label_matrix(L: Any, *, min_lfs: int = 1, name: str = "L") -> Any:
             L.eliminate_zeros()
         return L
     return L.astype(np.int8, copy=False)
-
-
-def check_votes_or_n_classes(L: Any, name: str = "L") -> Any:
-    """:func:`check_label_matrix`, whose error for a vote outside -1, 0, +1 also says that votes
-    1..K need ``n_classes=K`` (for functions that take it)."""
-    try:
-        return check_label_matrix(L, name=name)
-    except ValueError as err:
-        if "votes must be -1, 0 (abstain) or +1" in str(err):
-            raise ValueError(f"{err}; for K > 2 classes voted as 1..K, pass n_classes=K") from None
-        raise
 
 
 def as_label_array(L: Any, *, name: str = "L", votes: str = "-1, 0 or +1") -> tuple[Any, np.ndarray]:
@@ -106,7 +100,7 @@ def as_label_array(L: Any, *, name: str = "L", votes: str = "-1, 0 or +1") -> tu
     return L, values
 
 
-def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:
+def _check_vote_values(L: Any, values: np.ndarray, name: str, hint: str = "") -> None:
     values = np.asarray(values)
     if values.size == 0:
         return
@@ -121,14 +115,14 @@ def _check_vote_values(L: Any, values: np.ndarray, name: str) -> None:
             bad = values.ravel()[flat]
             raise ValueError(
                 f"{name}[{_position(L, flat, values)}] is {bad}; votes must be -1, 0 (abstain) or +1, not NaN or inf"
-                + (" (a missing vote is an abstention: fillna(0))" if np.isnan(bad) else "")
+                + (" (a missing vote is an abstention: fillna(0))" if np.isnan(bad) else "") + hint
             )
     ok = (values == -1) | (values == 0) | (values == 1)
     if not np.all(ok):
         flat = np.flatnonzero(~np.asarray(ok).ravel())[0]
         bad = np.asarray(values).ravel()[flat]
         shown = int(bad) if float(bad).is_integer() else bad
-        raise ValueError(f"{name}[{_position(L, flat, values)}] is {shown}; votes must be -1, 0 (abstain) or +1")
+        raise ValueError(f"{name}[{_position(L, flat, values)}] is {shown}; votes must be -1, 0 (abstain) or +1{hint}")
 
 
 def _position(L: Any, flat_index: int, values: np.ndarray) -> str:

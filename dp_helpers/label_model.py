@@ -27,7 +27,6 @@ from ._validation import (
     check_label_matrix,
     check_lfs_vote,
     check_n_classes,
-    check_votes_or_n_classes,
     check_overlap_matrix,
     check_positive_int,
     check_probability,
@@ -76,7 +75,7 @@ def majority_vote(L: Any, n_classes: int | None = None) -> np.ndarray:
         top = counts.max(axis=1)
         unique = (counts == top[:, None]).sum(axis=1) == 1
         return np.where(unique & (top > 0), classes[counts.argmax(axis=1)], 0).astype(np.int8)
-    L = check_votes_or_n_classes(L)
+    L = check_label_matrix(L, n_classes_hint=True)
     totals = np.asarray(L.sum(axis=1, dtype=np.int64)).ravel()
     return np.sign(totals).astype(np.int8)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._validation import check_binary_labels, check_class_labels, check_n_classes, check_votes_or_n_classes, is_sparse
+from ._validation import check_binary_labels, check_class_labels, check_label_matrix, check_n_classes, is_sparse
 
 
 class LabelingFunctionError(RuntimeError):
@@ -266,7 +266,7 @@ def lf_summary(L: Any, y: Any = None, names: Sequence[str] | None = None, n_clas
     LF 1  [-1, 1]      1.00      0.67       0.33        2          1          0.67
     """
     if n_classes is None:
-        L = check_votes_or_n_classes(L)
+        L = check_label_matrix(L, n_classes_hint=True)
         n, m = L.shape
         rows, cols, vals = _triplets(L)
         classes = np.array([-1, 1])
