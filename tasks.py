@@ -116,7 +116,10 @@ def ensure_system_packages(*packages: str, required: bool = False) -> None:
     """Install the Debian ``packages`` whose commands are all missing, with apt-get, when running as root
     (as CI does on a clean machine). Otherwise say what to install, and stop if ``required``; the tests
     that need a missing one skip, saying why."""
-    missing = [p for p in packages if not any(shutil.which(c) for c in SYSTEM_PACKAGES[p])]
+    def absent(names):
+        return [p for p in names if not any(shutil.which(c) for c in SYSTEM_PACKAGES[p])]
+
+    missing = absent(packages)
     if not missing:
         return
     apt = shutil.which("apt-get")
@@ -132,7 +135,7 @@ def ensure_system_packages(*packages: str, required: bool = False) -> None:
                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    still = [p for p in missing if not any(shutil.which(c) for c in SYSTEM_PACKAGES[p])]
+    still = absent(missing)
     if still:  # else the tests that need them would skip, and a green run would hide it
         sys.exit(f"apt-get installed {' '.join(still)}, but none of {[SYSTEM_PACKAGES[p] for p in still]} is on PATH")
 
